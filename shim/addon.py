@@ -1,0 +1,238 @@
+"""The mitmproxy addon: finds Codex's Responses calls, routes BYOK models, streams the answers.
+
+Requests for a configured slug are rewritten in place into the provider's request (so mitmweb
+shows the real upstream exchange) and the provider's stream is translated chunk by chunk in
+mitmproxy's streaming hook. Everything else passes through untouched, streamed as it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from mitmproxy import ctx, exceptions, http
+
+from .config import ConfigError, ModelRoute, config_path, load_config
+from .errors import RequestError, ShimError, from_upstream
+from .providers import PROVIDERS
+from .providers.base import UpstreamRequest
+
+log = logging.getLogger("codex_shim")
+
+DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
+_REDACTED = "<redacted by codex-shim>"
+_SECRET_HEADERS = ("authorization", "x-api-key", "api-key")
+
+
+def is_responses_path(path: str) -> bool:
+    return path.split("?", 1)[0].rstrip("/").endswith("/responses")
+
+
+def turn_model(headers: http.Headers) -> str | None:
+    """The model Codex names in its turn metadata header (sent with the WebSocket upgrade too)."""
+    raw = headers.get("x-codex-turn-metadata")
+    if not raw:
+        return None
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    model = meta.get("model") if isinstance(meta, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def error_response(error: ShimError) -> http.Response:
+    headers = {"content-type": "application/json"}
+    if error.retry_after:
+        headers["retry-after"] = error.retry_after
+    return http.Response.make(error.status, error.body(), headers)
+
+
+class CodexShim:
+    """Routes Codex's Responses requests: BYOK slugs to their provider, the rest untouched."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, ModelRoute] = {}
+        self.hosts: frozenset[str] = frozenset()
+        self._upstreams: dict[str, UpstreamRequest] = {}
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "codex_shim_config",
+            str,
+            "",
+            "Path of models.json (BYOK routes). Default: $CODEX_SHIM_CONFIG, else ~/.codex-shim/models.json.",
+        )
+        loader.add_option(
+            "codex_shim_hosts",
+            str,
+            DEFAULT_HOSTS,
+            "Comma-separated hosts (host or host:port) whose POST .../responses calls codex-shim routes.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "codex_shim_config" in updated:
+            path = config_path(ctx.options.codex_shim_config)
+            try:
+                self.routes = load_config(path)
+            except ConfigError as exc:
+                raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
+            self._print_routes(str(path))
+        if "codex_shim_hosts" in updated:
+            self.hosts = frozenset(h.strip().lower() for h in ctx.options.codex_shim_hosts.split(",") if h.strip())
+        if "connection_strategy" in updated or "codex_shim_config" in updated:
+            # Eager CONNECT dials OpenAI before we see the request: BYOK must work without it.
+            if ctx.options.connection_strategy != "lazy":
+                ctx.options.update(connection_strategy="lazy")
+
+    def _print_routes(self, path: str) -> None:
+        if not self.routes:
+            log.info(f"codex-shim: no BYOK routes ({path} not found or empty); all traffic passes through")
+            return
+        log.info(f"codex-shim: {len(self.routes)} BYOK route(s) from {path}:")
+        for slug, route in self.routes.items():
+            key = "key set" if route.resolve_key() else "no key"
+            log.info(f"  {slug:<28} -> {route.provider:<28} {route.url_base} ({route.upstream_name}, {key})")
+
+    # -- request side --------------------------------------------------------------------
+
+    def _intercepted(self, flow: http.HTTPFlow) -> bool:
+        req = flow.request
+        host = req.pretty_host.lower()
+        return (host in self.hosts or f"{host}:{req.port}" in self.hosts) and is_responses_path(req.path)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or not self._intercepted(flow):
+            return
+        if flow.request.method == "GET" and flow.request.headers.get("upgrade", "").lower() == "websocket":
+            self._websocket_upgrade(flow)
+            return
+        if flow.request.method != "POST":
+            return
+        try:
+            body = json.loads(flow.request.get_content(strict=True) or b"")
+        except (ValueError, json.JSONDecodeError) as exc:
+            if self.routes.get(turn_model(flow.request.headers) or ""):
+                self._answer(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"))
+            return  # not ours to judge: pass through
+        model = body.get("model") if isinstance(body, dict) else None
+        route = self.routes.get(model) if isinstance(model, str) else None
+        if route is None:
+            flow.metadata["codex_shim"] = {"route": "passthrough", "model": model}
+            return
+        try:
+            self._route(flow, body, route)
+        except RequestError as exc:
+            self._answer(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
+        except Exception as exc:  # noqa: BLE001 - an addon bug must not hang Codex
+            log.exception("codex-shim: failed to translate a request")
+            self._answer(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
+
+    def _route(self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute) -> None:
+        provider = PROVIDERS.get(route.provider)
+        if provider is None:
+            raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
+        upstream = provider.build(body, route, route.resolve_key())
+        req = flow.request
+        req.method = "POST"
+        req.url = upstream.url
+        fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
+        fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() != "host"]
+        req.headers = http.Headers(fields)  # nothing of Codex's (auth, cookies, ids) survives
+        req.content = json.dumps(upstream.body, ensure_ascii=False).encode()
+        self._upstreams[flow.id] = upstream
+        flow.metadata["codex_shim"] = {
+            "route": route.model,
+            "provider": route.provider,
+            "upstream": upstream.url,
+            "upstream_model": route.upstream_name,
+        }
+        flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"
+
+    def _websocket_upgrade(self, flow: http.HTTPFlow) -> None:
+        """BYOK turns go over HTTPS: a 426 makes Codex fall back at once instead of retrying."""
+        model = turn_model(flow.request.headers)
+        if model is None or model in self.routes:
+            flow.response = http.Response.make(
+                426,
+                ShimError(426, "websocket_not_supported", "codex-shim serves BYOK models over HTTPS").body(),
+                {"content-type": "application/json"},
+            )
+            flow.metadata["codex_shim"] = {"route": "websocket-fallback", "model": model}
+
+    def _answer(self, flow: http.HTTPFlow, error: ShimError) -> None:
+        flow.response = error_response(error)
+        flow.metadata.setdefault("codex_shim", {})["error"] = error.message
+
+    # -- response side -------------------------------------------------------------------
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        upstream = self._upstreams.get(flow.id)
+        if upstream is None:
+            if flow.metadata.get("codex_shim", {}).get("route") == "passthrough":
+                flow.response.stream = True  # Codex reads SSE as it arrives
+            return
+        redact(flow)
+        resp = flow.response
+        is_sse = "text/event-stream" in resp.headers.get("content-type", "")
+        if 200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers:
+            translator = upstream.new_translator()
+            resp.http_version = "HTTP/1.1"
+            resp.headers = http.Headers(
+                content_type="text/event-stream; charset=utf-8",
+                cache_control="no-cache",
+                transfer_encoding="chunked",
+            )
+
+            def stream(chunk: bytes) -> list[bytes]:
+                out = translator.feed(chunk)
+                return [out] if out else []
+
+            resp.stream = stream
+            flow.metadata["codex_shim"]["streamed"] = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        upstream = self._upstreams.pop(flow.id, None)
+        if upstream is None or flow.response is None:
+            return
+        resp = flow.response
+        if flow.metadata.get("codex_shim", {}).get("streamed"):
+            return
+        route = flow.metadata["codex_shim"]
+        content_type = resp.headers.get("content-type", "")
+        try:
+            if 200 <= resp.status_code < 300:
+                content = resp.get_content(strict=False) or b""
+                if "text/event-stream" in content_type:
+                    translator = upstream.new_translator()
+                    sse = translator.feed(content) + translator.feed(b"")
+                else:
+                    if upstream.convert_json is None:
+                        raise ValueError("this provider has no non-streaming conversion")
+                    sse = upstream.convert_json(json.loads(content))
+                flow.response = http.Response.make(200, sse, {"content-type": "text/event-stream; charset=utf-8"})
+                return
+            error = from_upstream(
+                resp.status_code,
+                resp.get_content(strict=False) or b"",
+                resp.headers.get("retry-after"),
+                f"{route['provider']} at {flow.request.pretty_host}",
+                route["upstream_model"],
+            )
+        except Exception as exc:  # noqa: BLE001
+            error = ShimError(502, "upstream_protocol_error", f"codex-shim: unreadable answer from {flow.request.pretty_host}: {exc!r}")
+        self._answer(flow, error)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if self._upstreams.pop(flow.id, None) is not None:
+            redact(flow)
+
+
+def redact(flow: http.HTTPFlow) -> None:
+    """Keys must not linger in what mitmweb shows or `-w` saves once the request is sent."""
+    for name in _SECRET_HEADERS:
+        if name in flow.request.headers:
+            flow.request.headers[name] = _REDACTED

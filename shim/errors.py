@@ -1,0 +1,98 @@
+"""Responses-shaped errors: what Codex can read, retry on, or show the user.
+
+Upstream failures keep their status and the provider's own message, gain the provider and model
+that produced them, and get the `code` Codex acts on (context_length_exceeded stops retries,
+insufficient_quota is shown, rate_limit_exceeded with "try again in N s" paces the retry).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_CONTEXT = re.compile(
+    r"context.length|context window|maximum context|context_length|too many tokens|"
+    r"prompt is too long|reduce the length|input is too long|exceeds the model",
+    re.IGNORECASE,
+)
+_QUOTA = re.compile(r"insufficient.(quota|balance|credits)|out of credits|billing|quota", re.IGNORECASE)
+_OVERLOADED = re.compile(r"overloaded", re.IGNORECASE)
+
+
+class RequestError(Exception):
+    """A request the shim cannot translate; becomes a 400 that says why."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class ShimError:
+    status: int
+    code: str
+    message: str
+    retry_after: str | None = None
+
+    def body(self) -> bytes:
+        return json.dumps(
+            {"error": {"type": _error_type(self.status), "code": self.code, "message": self.message, "param": None}}
+        ).encode()
+
+
+def _error_type(status: int) -> str:
+    if status == 429:
+        return "rate_limit_error"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request_error"
+
+
+def provider_message(body: bytes) -> tuple[str, str | None]:
+    """The provider's own (message, code) out of whatever error body it sent."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        parsed: Any = json.loads(text)
+    except json.JSONDecodeError:
+        return (text[:2000] or "(empty body)"), None
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    if not isinstance(parsed, dict):
+        return text[:2000], None
+    err = parsed.get("error", parsed)
+    if isinstance(err, str):
+        return err, None
+    if isinstance(err, dict):
+        message = err.get("message") or err.get("detail") or parsed.get("message") or json.dumps(err)[:2000]
+        code = err.get("code") or err.get("type")
+        return str(message), (str(code) if code is not None else None)
+    return text[:2000], None
+
+
+def classify(status: int, message: str, upstream_code: str | None) -> str:
+    """The Responses error code Codex acts on for an upstream failure."""
+    joined = f"{upstream_code or ''} {message}"
+    if _CONTEXT.search(joined) and status in (400, 413, 422):
+        return "context_length_exceeded"
+    if status == 402 or (status in (400, 403, 429) and _QUOTA.search(joined)):
+        return "insufficient_quota"
+    if status == 429:
+        return "rate_limit_exceeded"
+    if status in (503, 529) or _OVERLOADED.search(joined):
+        return "server_is_overloaded"
+    return upstream_code or ("server_error" if status >= 500 else "upstream_error")
+
+
+def from_upstream(
+    status: int, body: bytes, retry_after: str | None, provider: str, model: str
+) -> ShimError:
+    message, upstream_code = provider_message(body)
+    code = classify(status, message, upstream_code)
+    text = f"{provider} ({model}) answered {status}: {message}"
+    if code == "rate_limit_exceeded" and retry_after and retry_after.strip().replace(".", "", 1).isdigit():
+        text += f" Please try again in {retry_after.strip()}s."
+    # A 529 is not an HTTP status Codex knows; 503 carries the same meaning.
+    return ShimError(503 if status == 529 else status, code, text, retry_after)

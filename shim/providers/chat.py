@@ -1,0 +1,425 @@
+"""OpenAI Chat Completions providers (OpenAI, DeepSeek, OpenRouter, Ollama, LiteLLM, ...).
+
+Two pieces: `map_request` turns a Responses request into a chat request, and `ChatEventMapper`
+turns chat stream chunks into builder calls. DeepSeek-style `reasoning_content` travels through
+Codex in the reasoning item's carrier and is put back on the assistant turn that made tool calls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import carrier
+from ..config import ModelRoute
+from ..errors import RequestError
+from ..responses_stream import ResponseStream
+from ..tool_names import ToolNames
+from .base import StreamTranslator, UpstreamRequest
+
+CARRIER_KIND = "chat"
+
+# Items a chat provider cannot replay: results of hosted tools Codex ran on OpenAI's side.
+_DROPPED_ITEMS = frozenset(
+    {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
+)
+_HOSTED_TOOLS = frozenset(
+    {"web_search", "web_search_preview", "file_search", "image_generation", "code_interpreter",
+     "computer_use_preview", "local_shell", "mcp", "tool_search"}
+)
+
+
+def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
+    names = ToolNames()
+    request = map_request(body, route, names)
+    headers = {"content-type": "application/json", "accept": "text/event-stream"}
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    headers.update(route.extra_headers)
+    parallel = bool(body.get("parallel_tool_calls", True))
+
+    def new_builder() -> ResponseStream:
+        return ResponseStream(
+            body.get("model") or route.model,
+            tool_names=names,
+            reasoning_carrier=_carry_reasoning,
+            parallel_tool_calls=parallel,
+        )
+
+    def new_translator() -> StreamTranslator:
+        builder = new_builder()
+        return StreamTranslator(ChatEventMapper(builder), builder)
+
+    def convert_json(answer: dict[str, Any]) -> bytes:
+        builder = new_builder()
+        mapper = ChatEventMapper(builder)
+        mapper.on_chunk(answer)
+        mapper.close()
+        return builder.drain()
+
+    return UpstreamRequest(
+        url=f"{route.url_base}/chat/completions",
+        headers=headers,
+        body=request,
+        new_translator=new_translator,
+        convert_json=convert_json,
+    )
+
+
+def _carry_reasoning(text: str) -> str | None:
+    return carrier.wrap(CARRIER_KIND, {"reasoning_content": text}) if text else None
+
+
+# -- request mapping -------------------------------------------------------------------------
+
+
+def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> dict[str, Any]:
+    """A Chat Completions request equivalent to the Responses request `body`."""
+    tools = _map_tools(body.get("tools") or [], names)
+    messages = _MessageMapper(route, names).map(body)
+    request: dict[str, Any] = {
+        "model": route.upstream_name,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        request["tools"] = tools
+        choice = _map_tool_choice(body.get("tool_choice"), names)
+        if choice is not None:
+            request["tool_choice"] = choice
+        if "parallel_tool_calls" in body:
+            request["parallel_tool_calls"] = bool(body["parallel_tool_calls"])
+    limit = body.get("max_output_tokens") or route.max_output_tokens
+    if limit and route.max_output_tokens:
+        limit = min(int(limit), route.max_output_tokens)
+    if limit:
+        request["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = int(limit)
+    for key in ("temperature", "top_p"):
+        if body.get(key) is not None:
+            request[key] = body[key]
+    effort = (body.get("reasoning") or {}).get("effort")
+    if effort and route.wants_reasoning_effort:
+        request["reasoning_effort"] = effort
+    response_format = _map_text_format((body.get("text") or {}).get("format"))
+    if response_format:
+        request["response_format"] = response_format
+    if route.provider == "openai" and body.get("prompt_cache_key"):
+        request["prompt_cache_key"] = body["prompt_cache_key"]
+    return request
+
+
+def _map_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[dict[str, Any]]:
+    mapped: list[dict[str, Any]] = []
+    for tool in tools:
+        kind = tool.get("type")
+        if kind == "function":
+            mapped.append(_function_tool(tool, names, None))
+        elif kind == "namespace":
+            for inner in tool.get("tools") or []:
+                if inner.get("type") == "function":
+                    mapped.append(_function_tool(inner, names, tool.get("name")))
+                elif inner.get("type") == "custom":
+                    mapped.append(_custom_tool(inner, names, tool.get("name")))
+        elif kind == "custom":
+            mapped.append(_custom_tool(tool, names, None))
+        elif kind in _HOSTED_TOOLS:
+            continue  # runs on OpenAI's side only; a chat provider cannot call it
+        else:
+            continue
+    return mapped
+
+
+def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
+    function: dict[str, Any] = {
+        "name": names.register(tool["name"], namespace),
+        "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
+    }
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    if tool.get("strict"):
+        function["strict"] = True
+    return {"type": "function", "function": function}
+
+
+def _custom_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
+    """A freeform tool as a function taking one string; the grammar goes into the description."""
+    description = tool.get("description") or ""
+    fmt = tool.get("format") or {}
+    if fmt.get("type") == "grammar" and fmt.get("definition"):
+        description += (
+            f"\n\nPass the raw tool input as the `input` string. It must match this "
+            f"{fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
+        )
+    return {
+        "type": "function",
+        "function": {
+            "name": names.register(tool["name"], namespace, kind="custom"),
+            "description": description.strip() or "Freeform tool.",
+            "parameters": {
+                "type": "object",
+                "properties": {"input": {"type": "string", "description": "The raw tool input."}},
+                "required": ["input"],
+            },
+        },
+    }
+
+
+def _map_tool_choice(choice: Any, names: ToolNames) -> Any:
+    if choice in ("auto", "none", "required"):
+        return choice
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom") and choice.get("name"):
+        return {"type": "function", "function": {"name": names.register(choice["name"], choice.get("namespace"))}}
+    return None
+
+
+def _map_text_format(fmt: Any) -> dict[str, Any] | None:
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        schema: dict[str, Any] = {"name": fmt.get("name") or "output", "schema": fmt.get("schema") or {}}
+        if fmt.get("strict") is not None:
+            schema["strict"] = bool(fmt["strict"])
+        return {"type": "json_schema", "json_schema": schema}
+    if fmt.get("type") == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+class _MessageMapper:
+    """Walks Responses input items in order and folds them into chat messages."""
+
+    def __init__(self, route: ModelRoute, names: ToolNames) -> None:
+        self.route = route
+        self.names = names
+        self.messages: list[dict[str, Any]] = []
+        self.pending_reasoning: str | None = None
+        self.pending_images: list[dict[str, Any]] = []
+
+    def map(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        instructions = body.get("instructions")
+        if isinstance(instructions, str) and instructions.strip():
+            self.messages.append({"role": "system", "content": instructions})
+        items = body.get("input")
+        if isinstance(items, str):
+            items = [{"type": "message", "role": "user", "content": items}]
+        if not isinstance(items, list):
+            raise RequestError("`input` must be a string or a list of items")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise RequestError(f"input[{index}] is not an object")
+            self._item(index, item)
+        self._flush_images()
+        return self.messages
+
+    def _item(self, index: int, item: dict[str, Any]) -> None:
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind != "function_call_output" and kind != "custom_tool_call_output":
+            self._flush_images()
+        if kind == "message":
+            self._message(item)
+        elif kind == "reasoning":
+            payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
+            self.pending_reasoning = payload.get("reasoning_content") if payload else None
+        elif kind == "function_call":
+            name = self.names.register(item.get("name", ""), item.get("namespace"))
+            self._tool_call(item.get("call_id", ""), name, item.get("arguments") or "{}")
+        elif kind == "custom_tool_call":
+            name = self.names.register(item.get("name", ""), item.get("namespace"), kind="custom")
+            self._tool_call(item.get("call_id", ""), name, json.dumps({"input": item.get("input", "")}))
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            self._tool_output(item)
+        elif kind in _DROPPED_ITEMS:
+            return
+        else:
+            raise RequestError(f"input[{index}] has an item type the chat route cannot translate: {kind!r}")
+
+    def _message(self, item: dict[str, Any]) -> None:
+        role = item.get("role", "user")
+        if role == "developer":
+            role = "system"
+        content = item.get("content")
+        if role == "assistant":
+            text = _plain_text(content)
+            last = self.messages[-1] if self.messages else None
+            if last and last["role"] == "assistant" and not last.get("tool_calls"):
+                last["content"] = (last.get("content") or "") + text
+            else:
+                self.messages.append({"role": "assistant", "content": text})
+            return
+        self.pending_reasoning = None
+        self.messages.append({"role": role, "content": self._content(content, role)})
+
+    def _content(self, content: Any, role: str) -> Any:
+        if isinstance(content, str):
+            return content
+        parts: list[dict[str, Any]] = []
+        for part in content or []:
+            ptype = part.get("type")
+            if ptype in ("input_text", "output_text", "text", "summary_text", "refusal"):
+                parts.append({"type": "text", "text": part.get("text") or part.get("refusal") or ""})
+            elif ptype == "input_image":
+                parts.append(self._image(part))
+            elif ptype == "input_file":
+                parts.append({"type": "text", "text": f"[file {part.get('filename') or ''} omitted: not supported by this route]"})
+        if role != "user" or all(p["type"] == "text" for p in parts):
+            return "".join(p.get("text", "") for p in parts)
+        return parts
+
+    def _image(self, part: dict[str, Any]) -> dict[str, Any]:
+        url = part.get("image_url") or part.get("url")
+        if self.route.no_image_support or not url:
+            return {"type": "text", "text": "[image omitted: this model does not accept images]"}
+        image: dict[str, Any] = {"url": url}
+        if part.get("detail") in ("low", "high"):
+            image["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": image}
+
+    def _tool_call(self, call_id: str, name: str, arguments: str) -> None:
+        """Consecutive calls (and the text before them) form one assistant turn."""
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != "assistant":
+            last = {"role": "assistant", "content": None}
+            self.messages.append(last)
+        last.setdefault("tool_calls", []).append(call)
+        if not last.get("content"):
+            last["content"] = None
+        # Thinking-mode providers want the reasoning of a tool-calling turn back on that turn.
+        if self.pending_reasoning and "reasoning_content" not in last:
+            last["reasoning_content"] = self.pending_reasoning
+        self.pending_reasoning = None
+
+    def _tool_output(self, item: dict[str, Any]) -> None:
+        output = item.get("output")
+        if isinstance(output, str):
+            text = output
+        elif isinstance(output, list):
+            texts: list[str] = []
+            for part in output:
+                if part.get("type") in ("input_text", "output_text", "text"):
+                    texts.append(part.get("text", ""))
+                elif part.get("type") == "input_image":
+                    self.pending_images.append(self._image(part))
+                    texts.append("[image attached in the next message]")
+            text = "\n".join(texts)
+        elif isinstance(output, dict):
+            text = json.dumps(output)
+        else:
+            text = "" if output is None else str(output)
+        self.messages.append({"role": "tool", "tool_call_id": item.get("call_id", ""), "content": text})
+
+    def _flush_images(self) -> None:
+        """Images returned by tools go in a user message after the whole batch of tool results."""
+        if self.pending_images:
+            images, self.pending_images = self.pending_images, []
+            self.messages.append({"role": "user", "content": [{"type": "text", "text": "Images returned by the tool calls above:"}, *images]})
+
+
+def _plain_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(
+        part.get("text") or part.get("refusal") or ""
+        for part in content or []
+        if isinstance(part, dict)
+    )
+
+
+# -- stream mapping --------------------------------------------------------------------------
+
+
+class ChatEventMapper:
+    """Chat Completions chunks -> builder calls; tolerant of how real providers stream."""
+
+    def __init__(self, builder: ResponseStream) -> None:
+        self.builder = builder
+        self.finish_reason: str | None = None
+        self.done = False
+        self._last_key: object = None
+        self._keys_by_id: dict[str, object] = {}
+        self._anonymous = 0
+
+    def on_event(self, event: str, data: str) -> None:
+        if data == "[DONE]":
+            self.done = True
+            self._finish()
+            return
+        if not data:
+            return
+        chunk = json.loads(data)
+        if isinstance(chunk, dict):
+            self.on_chunk(chunk)
+
+    def on_chunk(self, chunk: dict[str, Any]) -> None:
+        builder = self.builder
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            code = error.get("code") if isinstance(error, dict) else None
+            builder.fail(str(code) if isinstance(code, str) else "upstream_error", f"provider error: {message}")
+            return
+        builder.start()
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                builder.reasoning_delta(reasoning)
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                builder.text_delta(content)
+            for position, call in enumerate(delta.get("tool_calls") or ()):
+                self._tool_delta(position, call)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            prompt_details = usage.get("prompt_tokens_details") or {}
+            completion_details = usage.get("completion_tokens_details") or {}
+            cached = prompt_details.get("cached_tokens")
+            if cached is None:
+                cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
+            builder.set_usage(
+                input_tokens=usage.get("prompt_tokens"),
+                output_tokens=usage.get("completion_tokens"),
+                cached_tokens=cached,
+                reasoning_tokens=completion_details.get("reasoning_tokens"),
+            )
+
+    def _tool_delta(self, position: int, call: dict[str, Any]) -> None:
+        call_id = call.get("id") or None
+        function = call.get("function") or {}
+        index = call.get("index")
+        if index is not None:
+            key: object = ("index", index)
+        elif call_id and call_id in self._keys_by_id:
+            key = self._keys_by_id[call_id]
+        elif call_id or self._last_key is None:
+            self._anonymous += 1
+            key = ("anon", self._anonymous)
+        else:
+            key = self._last_key
+        if call_id:
+            self._keys_by_id.setdefault(call_id, key)
+        self._last_key = key
+        self.builder.tool_call(
+            key,
+            call_id=call_id,
+            name=function.get("name") or None,
+            arguments=function.get("arguments") or "",
+        )
+
+    def _finish(self) -> None:
+        reason = self.finish_reason
+        self.builder.complete("max_output_tokens" if reason == "length" else ("content_filter" if reason == "content_filter" else None))
+
+    def close(self) -> None:
+        """End of the upstream stream: a stream cut before its finish is a failure, never a completion."""
+        if self.builder.finished:
+            return
+        if self.finish_reason is not None or self.done:
+            self._finish()
+        else:
+            self.builder.fail("stream_truncated", "the provider's stream ended before the answer was finished")

@@ -1,0 +1,418 @@
+"""The one place that writes Responses stream events.
+
+Provider event mappers call `text_delta`, `reasoning_delta`, `tool_call`, `set_usage`, then
+`complete` or `fail`; this builder owns sequence numbers, output indexes, item ids, the
+added/done pairs and the final `response.completed` Codex insists on. Events are encoded as they
+happen and collected with `drain()`, so nothing waits for the whole answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .sse import encode_event
+from .tool_names import ToolNames
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": {"cached_tokens": self.cached_tokens},
+            "output_tokens": self.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
+            "total_tokens": self.input_tokens + self.output_tokens,
+        }
+
+
+@dataclass(slots=True)
+class _Text:
+    item_id: str
+    output_index: int
+    parts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ToolCall:
+    upstream_name: str | None
+    call_id: str | None
+    args: list[str] = field(default_factory=list)
+    item_id: str = ""
+    output_index: int = -1
+
+    @property
+    def announced(self) -> bool:
+        return self.output_index >= 0
+
+
+class ResponseStream:
+    """Builds one Responses SSE stream for one upstream answer."""
+
+    def __init__(
+        self,
+        model: str,
+        tool_names: ToolNames | None = None,
+        reasoning_carrier: Callable[[str], str | None] | None = None,
+        parallel_tool_calls: bool = True,
+    ) -> None:
+        self.response_id = new_id("resp")
+        self.model = model
+        self.tool_names = tool_names or ToolNames()
+        self._carrier = reasoning_carrier
+        self._parallel = parallel_tool_calls
+        self._created_at = int(time.time())
+        self._seq = 0
+        self._out: list[bytes] = []
+        self._output: list[dict[str, Any]] = []
+        self._next_index = 0
+        self._reasoning: _Text | None = None
+        self._message: _Text | None = None
+        self._tools: dict[object, _ToolCall] = {}
+        self.usage = Usage()
+        self.started = False
+        self.finished = False
+
+    # -- the provider-facing API ------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self._emit("response.created", response=self._snapshot("in_progress"))
+        self._emit("response.in_progress", response=self._snapshot("in_progress"))
+
+    def reasoning_delta(self, text: str) -> None:
+        if not text or self.finished:
+            return
+        self.start()
+        if self._message is not None:
+            self._close_message()
+        if self._reasoning is None:
+            self._reasoning = _Text(new_id("rs"), self._claim_index())
+            self._emit(
+                "response.output_item.added",
+                output_index=self._reasoning.output_index,
+                item={"id": self._reasoning.item_id, "type": "reasoning", "summary": []},
+            )
+            self._emit(
+                "response.reasoning_summary_part.added",
+                item_id=self._reasoning.item_id,
+                output_index=self._reasoning.output_index,
+                summary_index=0,
+                part={"type": "summary_text", "text": ""},
+            )
+        self._reasoning.parts.append(text)
+        self._emit(
+            "response.reasoning_summary_text.delta",
+            item_id=self._reasoning.item_id,
+            output_index=self._reasoning.output_index,
+            summary_index=0,
+            delta=text,
+        )
+
+    def text_delta(self, text: str) -> None:
+        if not text or self.finished:
+            return
+        self.start()
+        if self._reasoning is not None:
+            self._close_reasoning()
+        if self._message is None:
+            self._message = _Text(new_id("msg"), self._claim_index())
+            self._emit(
+                "response.output_item.added",
+                output_index=self._message.output_index,
+                item={
+                    "id": self._message.item_id,
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                },
+            )
+            self._emit(
+                "response.content_part.added",
+                item_id=self._message.item_id,
+                output_index=self._message.output_index,
+                content_index=0,
+                part={"type": "output_text", "text": "", "annotations": []},
+            )
+        self._message.parts.append(text)
+        self._emit(
+            "response.output_text.delta",
+            item_id=self._message.item_id,
+            output_index=self._message.output_index,
+            content_index=0,
+            delta=text,
+            logprobs=[],
+        )
+
+    def tool_call(
+        self,
+        key: object,
+        *,
+        call_id: str | None = None,
+        name: str | None = None,
+        arguments: str = "",
+    ) -> None:
+        """Open or extend the tool call `key`; it is announced once its name is known."""
+        if self.finished:
+            return
+        self.start()
+        call = self._tools.get(key)
+        if call is None:
+            call = self._tools[key] = _ToolCall(upstream_name=name or None, call_id=call_id or None)
+        else:
+            if name and not call.upstream_name:
+                call.upstream_name = name
+            if call_id and not call.call_id:
+                call.call_id = call_id
+        if arguments:
+            call.args.append(arguments)
+        if not call.announced and call.upstream_name:
+            self._announce(call)
+        elif call.announced and arguments:
+            self._emit(
+                "response.function_call_arguments.delta",
+                item_id=call.item_id,
+                output_index=call.output_index,
+                delta=arguments,
+            )
+
+    def has_tool_call(self, key: object) -> bool:
+        return key in self._tools
+
+    def set_usage(
+        self,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+    ) -> None:
+        if input_tokens is not None:
+            self.usage.input_tokens = int(input_tokens)
+        if output_tokens is not None:
+            self.usage.output_tokens = int(output_tokens)
+        if cached_tokens is not None:
+            self.usage.cached_tokens = int(cached_tokens)
+        if reasoning_tokens is not None:
+            self.usage.reasoning_tokens = int(reasoning_tokens)
+
+    def complete(self, incomplete_reason: str | None = None) -> None:
+        """Close every open item and end with response.completed (or .incomplete)."""
+        if self.finished:
+            return
+        self.start()
+        self._close_reasoning()
+        self._close_message()
+        nameless = [call for call in self._tools.values() if not call.announced]
+        if nameless:
+            self.fail("upstream_protocol_error", "the provider streamed a tool call without a name")
+            return
+        for call in sorted(self._tools.values(), key=lambda c: c.output_index):
+            self._close_tool(call)
+        self._tools.clear()
+        self.finished = True
+        if incomplete_reason:
+            snapshot = self._snapshot("incomplete", usage=True)
+            snapshot["incomplete_details"] = {"reason": incomplete_reason}
+            self._emit("response.incomplete", response=snapshot)
+        else:
+            self._emit("response.completed", response=self._snapshot("completed", usage=True))
+
+    def fail(self, code: str, message: str) -> None:
+        """End with response.failed; Codex retries unless `code` says retrying cannot help."""
+        if self.finished:
+            return
+        self.start()
+        self.finished = True
+        snapshot = self._snapshot("failed", usage=True)
+        snapshot["error"] = {"code": code, "message": message}
+        self._emit("response.failed", response=snapshot)
+
+    def drain(self) -> bytes:
+        """The encoded events produced since the last drain."""
+        if not self._out:
+            return b""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _emit(self, event_type: str, **fields: Any) -> None:
+        fields["type"] = event_type
+        fields["sequence_number"] = self._seq
+        self._seq += 1
+        self._out.append(encode_event(event_type, _dumps(fields)))
+
+    def _claim_index(self) -> int:
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    def _snapshot(self, status: str, usage: bool = False) -> dict[str, Any]:
+        snapshot: dict[str, Any] = {
+            "id": self.response_id,
+            "object": "response",
+            "created_at": self._created_at,
+            "status": status,
+            "model": self.model,
+            "output": self._output if status != "in_progress" else [],
+            "parallel_tool_calls": self._parallel,
+            "tool_choice": "auto",
+            "tools": [],
+            "error": None,
+            "incomplete_details": None,
+        }
+        if usage:
+            snapshot["usage"] = self.usage.as_json()
+        return snapshot
+
+    def _finish_item(self, output_index: int, item: dict[str, Any]) -> None:
+        self._output.append(item)
+        self._emit("response.output_item.done", output_index=output_index, item=item)
+
+    def _close_reasoning(self) -> None:
+        reasoning, self._reasoning = self._reasoning, None
+        if reasoning is None:
+            return
+        text = "".join(reasoning.parts)
+        common = {"item_id": reasoning.item_id, "output_index": reasoning.output_index, "summary_index": 0}
+        self._emit("response.reasoning_summary_text.done", text=text, **common)
+        self._emit("response.reasoning_summary_part.done", part={"type": "summary_text", "text": text}, **common)
+        item: dict[str, Any] = {
+            "id": reasoning.item_id,
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": text}],
+        }
+        carried = self._carrier(text) if self._carrier else None
+        if carried:
+            item["encrypted_content"] = carried
+        self._finish_item(reasoning.output_index, item)
+
+    def _close_message(self) -> None:
+        message, self._message = self._message, None
+        if message is None:
+            return
+        text = "".join(message.parts)
+        common = {"item_id": message.item_id, "output_index": message.output_index, "content_index": 0}
+        part = {"type": "output_text", "text": text, "annotations": []}
+        self._emit("response.output_text.done", text=text, logprobs=[], **common)
+        self._emit("response.content_part.done", part=part, **common)
+        self._finish_item(
+            message.output_index,
+            {
+                "id": message.item_id,
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [part],
+            },
+        )
+
+    def _announce(self, call: _ToolCall) -> None:
+        self._close_reasoning()
+        self._close_message()
+        assert call.upstream_name is not None
+        ref = self.tool_names.lookup(call.upstream_name)
+        call.output_index = self._claim_index()
+        call.item_id = new_id("ctc" if ref.kind == "custom" else "fc")
+        if ref.kind == "custom":
+            item: dict[str, Any] = {
+                "id": call.item_id,
+                "type": "custom_tool_call",
+                "status": "in_progress",
+                "call_id": call.call_id or "",
+                "name": ref.name,
+                "input": "",
+            }
+        else:
+            item = {
+                "id": call.item_id,
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": call.call_id or "",
+                "name": ref.name,
+                "arguments": "",
+            }
+        if ref.namespace:
+            item["namespace"] = ref.namespace
+        self._emit("response.output_item.added", output_index=call.output_index, item=item)
+        if call.args and ref.kind == "function":
+            self._emit(
+                "response.function_call_arguments.delta",
+                item_id=call.item_id,
+                output_index=call.output_index,
+                delta="".join(call.args),
+            )
+
+    def _close_tool(self, call: _ToolCall) -> None:
+        assert call.upstream_name is not None
+        ref = self.tool_names.lookup(call.upstream_name)
+        arguments = "".join(call.args)
+        call_id = call.call_id or new_id("call")
+        if ref.kind == "custom":
+            tool_input = _custom_input(arguments)
+            self._emit(
+                "response.custom_tool_call_input.done",
+                item_id=call.item_id,
+                output_index=call.output_index,
+                input=tool_input,
+            )
+            item: dict[str, Any] = {
+                "id": call.item_id,
+                "type": "custom_tool_call",
+                "status": "completed",
+                "call_id": call_id,
+                "name": ref.name,
+                "input": tool_input,
+            }
+        else:
+            arguments = arguments or "{}"
+            self._emit(
+                "response.function_call_arguments.done",
+                item_id=call.item_id,
+                output_index=call.output_index,
+                name=ref.name,
+                arguments=arguments,
+            )
+            item = {
+                "id": call.item_id,
+                "type": "function_call",
+                "status": "completed",
+                "call_id": call_id,
+                "name": ref.name,
+                "arguments": arguments,
+            }
+        if ref.namespace:
+            item["namespace"] = ref.namespace
+        self._finish_item(call.output_index, item)
+
+
+def _custom_input(arguments: str) -> str:
+    """A freeform tool's input: the `input` string the provider wrote into its function args."""
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError:
+        return arguments
+    if isinstance(parsed, dict) and isinstance(parsed.get("input"), str):
+        return str(parsed["input"])
+    return arguments

@@ -1,0 +1,131 @@
+"""Real processes for end-to-end tests: mitmdump with the addon, and the real Codex CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEX_VERSION = "0.169.0"
+CODEX_CACHE = Path(os.environ.get("CODEX_SHIM_CODEX_CACHE", ROOT / ".cache" / f"codex-{CODEX_VERSION}"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited early with {proc.returncode}")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Mitmdump:
+    """`mitmdump -s addons/codex_shim.py` on a free loopback port with its own confdir."""
+
+    def __init__(self, workdir: Path, models: list[dict[str, Any]] | None, extra: list[str] = (), env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.confdir = workdir / "mitmproxy"
+        self.confdir.mkdir(parents=True, exist_ok=True)
+        self.config = workdir / "models.json"
+        if models is not None:
+            self.config.write_text(json.dumps({"models": models}))
+        self.log = workdir / "mitmdump.log"
+        mitmdump = Path(sys.executable).parent / "mitmdump"
+        self.args = [
+            str(mitmdump), "-s", str(ROOT / "addons" / "codex_shim.py"),
+            "--listen-host", "127.0.0.1", "-p", str(self.port),
+            "--set", f"confdir={self.confdir}",
+            "--set", f"codex_shim_config={self.config}",
+            *extra,
+        ]
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ca(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Mitmdump:
+        self._logfile = self.log.open("wb")
+        self.proc = subprocess.Popen(self.args, stdout=self._logfile, stderr=subprocess.STDOUT, env=self.env)
+        try:
+            wait_for_port(self.port, self.proc)
+        except Exception:
+            self.__exit__()
+            raise RuntimeError(f"mitmdump did not start:\n{self.output()}")
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._logfile.close()
+
+
+def codex_binary() -> Path:
+    """The real Codex CLI, installed from npm into a cache directory on first use."""
+    binary = CODEX_CACHE / "node_modules" / ".bin" / "codex"
+    if binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed to install @openai/codex for the end-to-end tests")
+    CODEX_CACHE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(CODEX_CACHE), f"@openai/codex@{CODEX_VERSION}"],
+        check=True, timeout=600,
+    )
+    return binary
+
+
+def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: float = 120.0, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`codex exec` through the proxy, with a throwaway CODEX_HOME and a dummy OpenAI key."""
+    home.mkdir(parents=True, exist_ok=True)
+    workdir = home / "work"
+    workdir.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "CODEX_HOME": str(home),
+        "HTTPS_PROXY": proxy.url,
+        "HTTP_PROXY": proxy.url,
+        "NO_PROXY": "",
+        "CODEX_CA_CERTIFICATE": str(proxy.ca),
+        "OPENAI_API_KEY": "sk-dummy-openai-key-for-tests",
+        "RUST_LOG": "error",
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [str(codex_binary()), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+         "-C", str(workdir), "-m", model, prompt],
+        capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+    )
