@@ -35,7 +35,7 @@ class Reply:
         cut: bool = False,
     ) -> None:
         self.status = status
-        self.pieces = list(pieces)
+        self.pieces = pieces  # may be a generator: written lazily, piece by piece
         self.content_type = content_type
         self.headers = headers or {}
         self.delay = delay

@@ -1,0 +1,96 @@
+"""A fake provider that serves /v1/responses itself (as OpenRouter, vLLM, Ollama... do).
+
+It refuses what such servers refuse: Codex-only fields, reasoning it did not encrypt, unknown
+keys on input items. Its scripted model calls the shell tool, then answers with the output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .chat_upstream import last_user_text
+from .http_server import FakeServer, Reply, ragged
+
+API_KEY = "sk-fake-responses-key-abcdef"
+_ALLOWED_TOP = {
+    "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning",
+    "include", "stream", "max_output_tokens", "temperature", "top_p", "text", "truncation",
+}
+
+
+class ScriptedResponsesModel:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.issued: set[str] = set()
+        self.turn = 0
+
+    def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if not path.endswith("/responses"):
+            return Reply.json(404, {"error": {"message": f"no route {path}"}})
+        if headers.get("authorization") != f"Bearer {API_KEY}":
+            return Reply.json(401, {"error": {"message": "No auth credentials found", "code": 401}})
+        request = json.loads(body)
+        problem = self.validate(request)
+        if problem:
+            self.errors.append(problem)
+            return Reply.json(400, {"error": {"message": problem, "code": 400}})
+        self.turn += 1
+        return Reply(200, ragged(self.answer(request)))
+
+    def validate(self, request: dict[str, Any]) -> str | None:
+        extra = set(request) - _ALLOWED_TOP
+        if extra:
+            return f"Unrecognized request argument supplied: {sorted(extra)[0]}"
+        for item in request.get("input") or []:
+            if "internal_chat_message_metadata_passthrough" in item:
+                return "Unrecognized key in input item: internal_chat_message_metadata_passthrough"
+            if item.get("type") == "reasoning" and item.get("encrypted_content") not in self.issued:
+                return "Invalid 'input[].encrypted_content': could not decrypt reasoning item"
+        return None
+
+    def answer(self, request: dict[str, Any]) -> bytes:
+        events: list[dict[str, Any]] = []
+        seq = 0
+
+        def emit(kind: str, **fields: Any) -> None:
+            nonlocal seq
+            events.append({"type": kind, "sequence_number": seq, **fields})
+            seq += 1
+
+        rid = f"resp_fake_{self.turn}"
+        emit("response.created", response={"id": rid, "object": "response", "status": "in_progress", "output": []})
+        enc = f"fake-encrypted-{self.turn}"
+        self.issued.add(enc)
+        reasoning = {"id": f"rs_{self.turn}", "type": "reasoning", "summary": [{"type": "summary_text", "text": "Planning ✓"}], "encrypted_content": enc}
+        emit("response.output_item.added", output_index=0, item={**reasoning, "summary": []})
+        emit("response.reasoning_summary_text.delta", item_id=reasoning["id"], output_index=0, summary_index=0, delta="Planning ✓")
+        emit("response.output_item.done", output_index=0, item=reasoning)
+        items = request.get("input") or []
+        if items and items[-1].get("type") == "function_call_output":
+            text = "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓"
+            msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed",
+                   "content": [{"type": "output_text", "text": text, "annotations": []}]}
+            emit("response.output_item.added", output_index=1, item={**msg, "content": [], "status": "in_progress"})
+            for i in range(0, len(text), 7):
+                emit("response.output_text.delta", item_id=msg["id"], output_index=1, content_index=0, delta=text[i : i + 7])
+            emit("response.output_item.done", output_index=1, item=msg)
+        else:
+            names = {t.get("name") for t in request.get("tools") or []}
+            name = "exec_command" if "exec_command" in names else "shell_command"
+            args = json.dumps({"cmd" if name == "exec_command" else "command": "echo resp-$((6*7))"})
+            call = {"id": f"fc_{self.turn}", "type": "function_call", "status": "completed", "call_id": f"call_r{self.turn}", "name": name, "arguments": args}
+            emit("response.output_item.added", output_index=1, item={**call, "arguments": "", "status": "in_progress"})
+            emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1, delta=args)
+            emit("response.output_item.done", output_index=1, item=call)
+        # Like some servers: usage without total_tokens.
+        emit("response.completed", response={"id": rid, "object": "response", "status": "completed", "output": [],
+                                             "usage": {"input_tokens": 500, "output_tokens": 20, "input_tokens_details": {"cached_tokens": 100}}})
+        return "".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events).encode()
+
+
+def responses_upstream(model: ScriptedResponsesModel) -> FakeServer:
+    return FakeServer(model)
+
+
+__all__ = ["API_KEY", "ScriptedResponsesModel", "responses_upstream", "last_user_text"]
