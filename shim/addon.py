@@ -7,17 +7,23 @@ mitmproxy's streaming hook. Everything else passes through untouched, streamed a
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import logging
+import re
+import traceback
 from typing import Any
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
 from .config import ConfigError, ModelRoute, config_path, load_config
+from .idle import IdleWatch, cut_upstream
 from .errors import RequestError, ShimError, from_upstream
 from .providers import PROVIDERS
 from .providers.base import UpstreamRequest
+from .responses_stream import ResponseStream
 
 log = logging.getLogger("codex_shim")
 
@@ -50,6 +56,16 @@ def error_response(error: ShimError) -> http.Response:
     return http.Response.make(error.status, error.body(), headers)
 
 
+def failed_stream(error: ShimError, model: str) -> http.Response:
+    """A 200 SSE answer ending in response.failed: the form whose code and message Codex reads."""
+    builder = ResponseStream(model)
+    builder.fail(error.code, error.message)
+    headers = {"content-type": "text/event-stream; charset=utf-8", "x-codex-shim-upstream-status": str(error.status)}
+    if error.retry_after:
+        headers["retry-after"] = error.retry_after
+    return http.Response.make(200, builder.drain(), headers)
+
+
 class CodexShim:
     """Routes Codex's Responses requests: BYOK slugs to their provider, the rest untouched."""
 
@@ -57,6 +73,8 @@ class CodexShim:
         self.routes: dict[str, ModelRoute] = {}
         self.hosts: frozenset[str] = frozenset()
         self._upstreams: dict[str, UpstreamRequest] = {}
+        self._idle = IdleWatch()
+        self._watchdog: asyncio.Task[None] | None = None
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -71,6 +89,26 @@ class CodexShim:
             DEFAULT_HOSTS,
             "Comma-separated hosts (host or host:port) whose POST .../responses calls codex-shim routes.",
         )
+        loader.add_option(
+            "codex_shim_idle_timeout",
+            int,
+            120,
+            "Seconds a BYOK upstream may stay silent (before or during its answer) before codex-shim "
+            "cuts it so that Codex retries. 0 disables.",
+        )
+        loader.add_option(
+            "codex_shim_intercept_only",
+            bool,
+            True,
+            "Decrypt only the codex_shim_hosts (sets allow_hosts); every other host is tunnelled untouched.",
+        )
+        loader.add_option(
+            "codex_shim_allow_remote",
+            bool,
+            False,
+            "Allow listening on a non-loopback address without proxyauth. Anyone who can reach the "
+            "port could then spend your BYOK keys.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "codex_shim_config" in updated:
@@ -80,12 +118,51 @@ class CodexShim:
             except ConfigError as exc:
                 raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
             self._print_routes(str(path))
-        if "codex_shim_hosts" in updated:
+        if "codex_shim_hosts" in updated or "codex_shim_intercept_only" in updated:
             self.hosts = frozenset(h.strip().lower() for h in ctx.options.codex_shim_hosts.split(",") if h.strip())
+            if ctx.options.codex_shim_intercept_only and not ctx.options.ignore_hosts:
+                wanted = [allow_pattern(self.hosts)]
+                if list(ctx.options.allow_hosts) != wanted:
+                    ctx.options.update(allow_hosts=wanted)
+        if {"listen_host", "proxyauth", "codex_shim_allow_remote"} & updated:
+            self._check_listen_address()
         if "connection_strategy" in updated or "codex_shim_config" in updated:
             # Eager CONNECT dials OpenAI before we see the request: BYOK must work without it.
             if ctx.options.connection_strategy != "lazy":
                 ctx.options.update(connection_strategy="lazy")
+
+    def _check_listen_address(self) -> None:
+        host = ctx.options.listen_host
+        if host == "":
+            # mitmproxy's default is every interface; a key-spending proxy belongs on loopback.
+            ctx.options.update(listen_host="127.0.0.1")
+            log.info("codex-shim: listening on 127.0.0.1 (pass --listen-host to choose another address)")
+        elif not is_loopback(host) and not ctx.options.proxyauth and not ctx.options.codex_shim_allow_remote:
+            raise exceptions.OptionsError(
+                f"listen_host: codex-shim refuses to listen on {host!r} without proxyauth: anyone who "
+                "reaches the port could spend your BYOK keys. Set --proxyauth USER:PASS, or "
+                "--set codex_shim_allow_remote=true if the network is yours."
+            )
+
+    def running(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
+
+    def done(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    async def _watch_idle(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            limit = ctx.options.codex_shim_idle_timeout
+            if limit <= 0 or not len(self._idle):
+                continue
+            for flow in self._idle.expired(limit):
+                reason = f"codex-shim: the provider sent nothing for {limit}s; connection closed so Codex retries"
+                if cut_upstream(flow, reason):
+                    log.warning(f"{reason} ({flow.request.pretty_host})")
 
     def _print_routes(self, path: str) -> None:
         if not self.routes:
@@ -128,6 +205,7 @@ class CodexShim:
             self._answer(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
         except Exception as exc:  # noqa: BLE001 - an addon bug must not hang Codex
             log.exception("codex-shim: failed to translate a request")
+            flow.metadata["codex_shim"] = {"route": route.model, "traceback": traceback.format_exc()}
             self._answer(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
 
     def _route(self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute) -> None:
@@ -143,6 +221,7 @@ class CodexShim:
         req.headers = http.Headers(fields)  # nothing of Codex's (auth, cookies, ids) survives
         req.content = json.dumps(upstream.body, ensure_ascii=False).encode()
         self._upstreams[flow.id] = upstream
+        self._idle.touch(flow)
         flow.metadata["codex_shim"] = {
             "route": route.model,
             "provider": route.provider,
@@ -163,7 +242,8 @@ class CodexShim:
             flow.metadata["codex_shim"] = {"route": "websocket-fallback", "model": model}
 
     def _answer(self, flow: http.HTTPFlow, error: ShimError) -> None:
-        flow.response = error_response(error)
+        model = flow.metadata.get("codex_shim", {}).get("route", "")
+        flow.response = failed_stream(error, model) if error.as_stream else error_response(error)
         flow.metadata.setdefault("codex_shim", {})["error"] = error.message
 
     # -- response side -------------------------------------------------------------------
@@ -187,7 +267,13 @@ class CodexShim:
                 transfer_encoding="chunked",
             )
 
+            idle = self._idle
+
             def stream(chunk: bytes) -> list[bytes]:
+                if chunk:
+                    idle.touch(flow)
+                else:
+                    idle.forget(flow)
                 out = translator.feed(chunk)
                 return [out] if out else []
 
@@ -195,6 +281,7 @@ class CodexShim:
             flow.metadata["codex_shim"]["streamed"] = True
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._idle.forget(flow)
         upstream = self._upstreams.pop(flow.id, None)
         if upstream is None or flow.response is None:
             return
@@ -227,8 +314,22 @@ class CodexShim:
         self._answer(flow, error)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        self._idle.forget(flow)
         if self._upstreams.pop(flow.id, None) is not None:
             redact(flow)
+
+
+def allow_pattern(hosts: frozenset[str]) -> str:
+    """One allow_hosts regex for the hosts we route (matched against "host:port" or "host")."""
+    names = sorted({h.split(":")[0] for h in hosts})
+    return r"^(" + "|".join(re.escape(n) for n in names) + r")(:\d+)?$"
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def redact(flow: http.HTTPFlow) -> None:

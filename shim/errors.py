@@ -19,6 +19,7 @@ _CONTEXT = re.compile(
 )
 _QUOTA = re.compile(r"insufficient.(quota|balance|credits)|out of credits|billing|quota", re.IGNORECASE)
 _OVERLOADED = re.compile(r"overloaded", re.IGNORECASE)
+_STREAMED_CODES = frozenset({"context_length_exceeded", "insufficient_quota", "rate_limit_exceeded", "server_is_overloaded"})
 
 
 class RequestError(Exception):
@@ -36,6 +37,16 @@ class ShimError:
     code: str
     message: str
     retry_after: str | None = None
+
+    @property
+    def as_stream(self) -> bool:
+        """Whether Codex should get this as a `response.failed` event rather than an HTTP status.
+
+        Codex 0.169 discards the body of a 429 or 5xx ("exceeded retry limit, last status: 429")
+        but reads `response.failed`: its code decides retry or stop, its message is shown, and
+        "try again in N s" paces the retry. Plain 4xx keep their status; Codex shows their body.
+        """
+        return self.status == 429 or self.status >= 500 or self.code in _STREAMED_CODES
 
     def body(self) -> bytes:
         return json.dumps(

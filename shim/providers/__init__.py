@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import chat, responses
+from . import anthropic, chat, responses
 from .base import Provider
 
 PROVIDERS: dict[str, Provider] = {
@@ -10,4 +10,5 @@ PROVIDERS: dict[str, Provider] = {
     "generic-chat-completion-api": chat,
     "ollama": chat,
     "responses": responses,
+    "anthropic": anthropic,
 }

@@ -1,0 +1,618 @@
+"""Anthropic Messages API provider (Claude).
+
+Two pieces, like the chat provider: `map_request` turns a Responses request into a Messages
+request, and `AnthropicEventMapper` turns Messages stream events into builder calls. Signed
+`thinking` / `redacted_thinking` blocks travel through Codex inside the reasoning item's carrier
+and are replayed verbatim, in place, so tool loops with extended thinking keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import carrier
+from ..config import ModelRoute
+from ..errors import RequestError
+from ..responses_stream import ResponseStream
+from ..tool_names import ToolNames
+from .base import StreamTranslator, UpstreamRequest
+
+CARRIER_KIND = "anthropic"
+API_VERSION = "2023-06-01"
+CACHE = {"type": "ephemeral"}
+MAX_CACHE_BREAKPOINTS = 4
+CONTINUE_TEXT = "(continuing)"
+# Shown as the reasoning summary when a block has no readable text (redacted or omitted thinking).
+REDACTED_SUMMARY = "[redacted thinking]"
+
+THINKING_BUDGETS = {"low": 4000, "medium": 10000, "high": 24000, "xhigh": 32000}
+MIN_THINKING_BUDGET = 1024
+_MODERN_FAMILY = re.compile(r"claude-(?:opus|sonnet)-(\d+)")
+
+_DROPPED_ITEMS = frozenset(
+    {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
+)
+_HOSTED_TOOLS = frozenset(
+    {"web_search", "web_search_preview", "file_search", "image_generation", "code_interpreter",
+     "computer_use_preview", "local_shell", "mcp", "tool_search"}
+)
+_THINKING_TYPES = ("thinking", "redacted_thinking")
+_TOOL_ID_INVALID = re.compile(r"[^a-zA-Z0-9_-]")
+_DATA_URL = re.compile(r"^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$", re.DOTALL)
+
+
+def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
+    names = ToolNames()
+    request = map_request(body, route, names)
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream",
+        "anthropic-version": API_VERSION,
+    }
+    custom_auth = any(k.lower() == "authorization" for k in route.extra_headers)
+    if api_key and not custom_auth:
+        headers["x-api-key"] = api_key
+    headers.update(route.extra_headers)
+    parallel = bool(body.get("parallel_tool_calls", True))
+    model = body.get("model") or route.model
+
+    def new_mapper() -> AnthropicEventMapper:
+        return AnthropicEventMapper(model, names, parallel)
+
+    def new_translator() -> StreamTranslator:
+        mapper = new_mapper()
+        return StreamTranslator(mapper, mapper.builder)
+
+    def convert_json(answer: dict[str, Any]) -> bytes:
+        mapper = new_mapper()
+        for event in message_events(answer):
+            mapper.on_event(event["type"], json.dumps(event))
+        mapper.close()
+        return mapper.builder.drain()
+
+    return UpstreamRequest(
+        url=f"{route.url_base}/messages",
+        headers=headers,
+        body=request,
+        new_translator=new_translator,
+        convert_json=convert_json,
+        meta={"thinking": "thinking" in request},
+    )
+
+
+# -- request mapping -------------------------------------------------------------------------
+
+
+def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> dict[str, Any]:
+    """A Messages request equivalent to the Responses request `body`."""
+    tools = _map_tools(body.get("tools") or [], names)
+    system, messages = _MessageMapper(route, names).map(body)
+    max_tokens = _max_tokens(body, route)
+    request: dict[str, Any] = {"model": route.upstream_name, "max_tokens": max_tokens, "messages": messages, "stream": True}
+    if system:
+        request["system"] = system
+    thinking = _thinking(body, route, max_tokens)
+    if thinking and not _thinking_replayable(messages):
+        thinking = None  # the open tool loop lost its signed thinking: Anthropic would refuse it
+    if thinking:
+        request["thinking"] = thinking
+    if tools:
+        request["tools"] = tools
+        choice = _map_tool_choice(body.get("tool_choice"), names, thinking is not None)
+        if body.get("parallel_tool_calls") is False and choice.get("type") != "none":
+            choice["disable_parallel_tool_use"] = True
+        request["tool_choice"] = choice
+    if not thinking:  # Anthropic rejects sampling settings with thinking, and both at once
+        if body.get("temperature") is not None:
+            request["temperature"] = body["temperature"]
+        elif body.get("top_p") is not None:
+            request["top_p"] = body["top_p"]
+    _add_cache_breakpoints(request)
+    return request
+
+
+def default_max_tokens(model: str) -> int:
+    """Claude Opus/Sonnet 4 and later write long answers; older models cap output at 8192."""
+    found = _MODERN_FAMILY.search(model.lower())
+    return 32000 if found and int(found.group(1)) >= 4 else 8192
+
+
+def _max_tokens(body: dict[str, Any], route: ModelRoute) -> int:
+    asked = body.get("max_output_tokens")
+    limit = int(asked) if asked else (route.max_output_tokens or default_max_tokens(route.upstream_name))
+    if route.max_output_tokens:
+        limit = min(limit, route.max_output_tokens)
+    return max(1, limit)
+
+
+def _thinking(body: dict[str, Any], route: ModelRoute, max_tokens: int) -> dict[str, Any] | None:
+    """Codex's reasoning effort as a thinking budget, which must stay below max_tokens."""
+    if route.supports_reasoning_effort is False:
+        return None
+    effort = (body.get("reasoning") or {}).get("effort")
+    budget = THINKING_BUDGETS.get(effort) if isinstance(effort, str) else None
+    if budget is None:
+        return None
+    budget = min(budget, max_tokens - MIN_THINKING_BUDGET)
+    if budget < MIN_THINKING_BUDGET:
+        return None
+    return {"type": "enabled", "budget_tokens": budget}
+
+
+def _thinking_replayable(messages: list[dict[str, Any]]) -> bool:
+    """With thinking on, each assistant turn of the open tool loop must start with a thinking block."""
+    for message in reversed(messages):
+        content = message["content"]
+        if message["role"] == "user":
+            if any(block.get("type") != "tool_result" for block in content):
+                return True  # a real user turn: the loop started after it
+            continue
+        uses_tools = any(block.get("type") == "tool_use" for block in content)
+        if uses_tools and content[0].get("type") not in _THINKING_TYPES:
+            return False
+    return True
+
+
+def _map_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[dict[str, Any]]:
+    mapped: list[dict[str, Any]] = []
+    for tool in tools:
+        kind = tool.get("type")
+        if kind == "function":
+            mapped.append(_function_tool(tool, names, None))
+        elif kind == "custom":
+            mapped.append(_custom_tool(tool, names, None))
+        elif kind == "namespace":
+            for inner in tool.get("tools") or []:
+                if inner.get("type") == "function":
+                    mapped.append(_function_tool(inner, names, tool.get("name")))
+                elif inner.get("type") == "custom":
+                    mapped.append(_custom_tool(inner, names, tool.get("name")))
+        # hosted tools (web_search, ...) run on OpenAI's side only: dropped
+    return mapped
+
+
+def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
+    schema = tool.get("parameters") or {}
+    if schema.get("type") != "object":
+        schema = {"type": "object", "properties": {}, **{k: v for k, v in schema.items() if k != "type"}}
+    mapped: dict[str, Any] = {"name": names.register(tool["name"], namespace), "input_schema": schema}
+    if tool.get("description"):
+        mapped["description"] = tool["description"]
+    return mapped
+
+
+def _custom_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
+    """A freeform tool as a tool taking one string; the grammar goes into the description."""
+    description = tool.get("description") or ""
+    fmt = tool.get("format") or {}
+    if fmt.get("type") == "grammar" and fmt.get("definition"):
+        description += (
+            f"\n\nPass the raw tool input as the `input` string. It must match this "
+            f"{fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
+        )
+    return {
+        "name": names.register(tool["name"], namespace, kind="custom"),
+        "description": description.strip() or "Freeform tool.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"input": {"type": "string", "description": "The raw tool input."}},
+            "required": ["input"],
+        },
+    }
+
+
+def _map_tool_choice(choice: Any, names: ToolNames, thinking: bool) -> dict[str, Any]:
+    """Anthropic refuses a forced tool while thinking, so that falls back to auto."""
+    if choice == "none":
+        return {"type": "none"}
+    if choice == "required" and not thinking:
+        return {"type": "any"}
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom") and choice.get("name") and not thinking:
+        return {"type": "tool", "name": names.register(choice["name"], choice.get("namespace"))}
+    return {"type": "auto"}
+
+
+def _add_cache_breakpoints(request: dict[str, Any]) -> None:
+    """Last tool, last system block and the last block of the last two user turns (4 at most)."""
+    targets: list[dict[str, Any]] = []
+    if request.get("tools"):
+        targets.append(request["tools"][-1])
+    if request.get("system"):
+        targets.append(request["system"][-1])
+    user_turns = [m for m in request["messages"] if m["role"] == "user" and m["content"]]
+    targets.extend(turn["content"][-1] for turn in user_turns[-2:])
+    for target in targets[:MAX_CACHE_BREAKPOINTS]:
+        target["cache_control"] = dict(CACHE)
+
+
+def tool_use_id(call_id: str) -> str:
+    """Anthropic wants tool ids matching ^[a-zA-Z0-9_-]+$; other providers' ids may not."""
+    return _TOOL_ID_INVALID.sub("_", call_id) or "toolu_missing"
+
+
+class _MessageMapper:
+    """Walks Responses input items in order and folds them into alternating Messages turns."""
+
+    def __init__(self, route: ModelRoute, names: ToolNames) -> None:
+        self.route = route
+        self.names = names
+        self.system: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def map(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        instructions = body.get("instructions")
+        if isinstance(instructions, str) and instructions.strip():
+            self.system.append({"type": "text", "text": instructions})
+        items = body.get("input")
+        if isinstance(items, str):
+            items = [{"type": "message", "role": "user", "content": items}]
+        if not isinstance(items, list):
+            raise RequestError("`input` must be a string or a list of items")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise RequestError(f"input[{index}] is not an object")
+            self._item(index, item)
+        return self.system, _repaired(self.messages)
+
+    def _item(self, index: int, item: dict[str, Any]) -> None:
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind == "message":
+            self._message(item)
+        elif kind == "reasoning":
+            payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
+            blocks = payload.get("blocks") if payload else None
+            if isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
+                self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _THINKING_TYPES])
+        elif kind == "function_call":
+            name = self.names.register(item.get("name", ""), item.get("namespace"))
+            self._append("assistant", [_tool_use(item, name, _parse_arguments(item.get("arguments")))])
+        elif kind == "custom_tool_call":
+            name = self.names.register(item.get("name", ""), item.get("namespace"), kind="custom")
+            self._append("assistant", [_tool_use(item, name, {"input": item.get("input", "")})])
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            self._tool_result(item)
+        elif kind in _DROPPED_ITEMS:
+            return
+        else:
+            raise RequestError(f"input[{index}] has an item type the anthropic route cannot translate: {kind!r}")
+
+    def _append(self, role: str, blocks: list[dict[str, Any]]) -> None:
+        """Consecutive items of one role fold into one turn."""
+        if not blocks:
+            return
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != role:
+            last = {"role": role, "content": []}
+            self.messages.append(last)
+        last["content"].extend(blocks)
+
+    def _message(self, item: dict[str, Any]) -> None:
+        role = item.get("role", "user")
+        content = item.get("content")
+        if role in ("developer", "system"):
+            self.system.extend(b for b in self._blocks(content, text_only=True) if b["type"] == "text")
+        elif role == "assistant":
+            self._append("assistant", self._blocks(content, text_only=True))
+        else:
+            self._append("user", self._blocks(content, text_only=False))
+
+    def _blocks(self, content: Any, text_only: bool) -> list[dict[str, Any]]:
+        if isinstance(content, str):
+            return [{"type": "text", "text": content}] if content else []
+        blocks: list[dict[str, Any]] = []
+        for part in content or []:
+            if not isinstance(part, dict):
+                continue
+            ptype = part.get("type")
+            if ptype in ("input_text", "output_text", "text", "summary_text", "refusal"):
+                text = part.get("text") or part.get("refusal") or ""
+                if text:  # Anthropic rejects empty text blocks
+                    blocks.append({"type": "text", "text": text})
+            elif ptype == "input_image" and not text_only:
+                blocks.append(self._image(part))
+            elif ptype == "input_file" and not text_only:
+                blocks.append(_file(part))
+        return blocks
+
+    def _image(self, part: dict[str, Any]) -> dict[str, Any]:
+        url = part.get("image_url") or part.get("url")
+        if self.route.no_image_support or not isinstance(url, str) or not url:
+            return {"type": "text", "text": "[image omitted: this model does not accept images]"}
+        found = _DATA_URL.match(url)
+        if found:
+            media_type = found.group(1) or "image/png"
+            return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": found.group(2)}}
+        return {"type": "image", "source": {"type": "url", "url": url}}
+
+    def _tool_result(self, item: dict[str, Any]) -> None:
+        """Tool results open the next user turn, ahead of any text already there."""
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id(str(item.get("call_id", "")))}
+        content = self._result_content(item.get("output"))
+        if content:
+            result["content"] = content
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != "user":
+            self.messages.append({"role": "user", "content": [result]})
+            return
+        blocks = last["content"]
+        position = sum(1 for _ in _leading_results(blocks))
+        blocks.insert(position, result)
+
+    def _result_content(self, output: Any) -> list[dict[str, Any]]:
+        if isinstance(output, str):
+            return [{"type": "text", "text": output}] if output else []
+        if isinstance(output, list):
+            return [b for b in self._blocks(output, text_only=False) if b["type"] in ("text", "image")]
+        if output is None:
+            return []
+        return [{"type": "text", "text": json.dumps(output)}]
+
+
+def _leading_results(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for block in blocks:
+        if block.get("type") != "tool_result":
+            break
+        out.append(block)
+    return out
+
+
+def _file(part: dict[str, Any]) -> dict[str, Any]:
+    """PDFs sent inline become document blocks; anything else becomes a note."""
+    found = _DATA_URL.match(part.get("file_data") or "")
+    if found and found.group(1) == "application/pdf":
+        return {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": found.group(2)}}
+    return {"type": "text", "text": f"[file {part.get('filename') or ''} omitted: not supported by this route]"}
+
+
+def _tool_use(item: dict[str, Any], name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": tool_use_id(str(item.get("call_id", ""))), "name": name, "input": tool_input}
+
+
+def _parse_arguments(arguments: Any) -> dict[str, Any]:
+    """tool_use.input must be an object; what is not parsable JSON travels as `_raw`."""
+    if isinstance(arguments, dict):
+        return arguments
+    if not isinstance(arguments, str) or not arguments.strip():
+        return {}
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError:
+        return {"_raw": arguments}
+    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
+
+
+def _repaired(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fix what Anthropic refuses and Codex histories can contain: orphan results, unanswered
+    calls, thinking-only turns and a conversation that does not start with the user."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message["content"]
+        if message["role"] == "assistant" and all(b.get("type") in _THINKING_TYPES for b in content):
+            continue  # thinking without the text or call it led to cannot be replayed
+        if out and out[-1]["role"] == message["role"]:
+            out[-1]["content"].extend(content)
+        else:
+            out.append({"role": message["role"], "content": list(content)})
+    previous: dict[str, Any] | None = None
+    for message in out:
+        if message["role"] == "user":
+            message["content"] = _answer_calls(previous, message["content"])
+        previous = message
+    if out and out[-1]["role"] == "assistant":
+        trailing = _answer_calls(out[-1], [])
+        if trailing:
+            out.append({"role": "user", "content": trailing})
+    if not out or out[0]["role"] != "user":
+        out.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_TEXT}]})
+    return out
+
+
+def _answer_calls(assistant: dict[str, Any] | None, content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """tool_results must answer the previous turn's tool_use ids, first and all of them."""
+    open_ids = [b["id"] for b in (assistant or {}).get("content", []) if b.get("type") == "tool_use"]
+    results: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    answered: set[str] = set()
+    for block in content:
+        if block.get("type") != "tool_result":
+            rest.append(block)
+        elif block["tool_use_id"] in open_ids and block["tool_use_id"] not in answered:
+            answered.add(block["tool_use_id"])
+            results.append(block)
+        else:
+            rest.append(_orphan_as_text(block))
+    missing = [
+        {"type": "tool_result", "tool_use_id": i, "content": [{"type": "text", "text": "(no result recorded)"}], "is_error": True}
+        for i in open_ids if i not in answered
+    ]
+    return results + missing + rest
+
+
+def _orphan_as_text(block: dict[str, Any]) -> dict[str, Any]:
+    texts = [b.get("text", "") for b in block.get("content") or [] if b.get("type") == "text"]
+    return {"type": "text", "text": f"[output of tool call {block['tool_use_id']}]\n" + "\n".join(texts)}
+
+
+# -- stream mapping --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Block:
+    """One open content block of the streamed message."""
+
+    kind: str
+    thinking: list[str] = field(default_factory=list)
+    signature: str = ""
+    data: str = ""
+    has_input: bool = False
+
+    def as_replay(self) -> dict[str, Any]:
+        if self.kind == "redacted_thinking":
+            return {"type": "redacted_thinking", "data": self.data}
+        return {"type": "thinking", "thinking": "".join(self.thinking), "signature": self.signature}
+
+
+class AnthropicEventMapper:
+    """Messages stream events -> builder calls; owns the builder so it can carry thinking blocks."""
+
+    def __init__(self, model: str, names: ToolNames, parallel: bool = True) -> None:
+        self.builder = ResponseStream(model, tool_names=names, reasoning_carrier=self._carry, parallel_tool_calls=parallel)
+        self.stop_reason: str | None = None
+        self.stopped = False
+        self._blocks: dict[int, _Block] = {}
+        self._finished_thinking: list[dict[str, Any]] = []
+        self._usage: dict[str, int] = {}
+
+    def _carry(self, _summary: str) -> str | None:
+        """Called by the builder when a reasoning item closes: attach the blocks it stands for."""
+        blocks, self._finished_thinking = self._finished_thinking, []
+        return carrier.wrap(CARRIER_KIND, {"blocks": blocks}) if blocks else None
+
+    def on_event(self, event: str, data: str) -> None:
+        if not data:
+            return
+        payload = json.loads(data)
+        if not isinstance(payload, dict):
+            return
+        kind = payload.get("type") or event
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(payload)
+
+    def _on_message_start(self, payload: dict[str, Any]) -> None:
+        self.builder.start()
+        self._take_usage((payload.get("message") or {}).get("usage"))
+
+    def _on_content_block_start(self, payload: dict[str, Any]) -> None:
+        index = int(payload.get("index", 0))
+        block = payload.get("content_block") or {}
+        kind = block.get("type", "")
+        state = self._blocks[index] = _Block(kind)
+        if kind == "text":
+            self.builder.text_delta(block.get("text") or "")
+        elif kind == "thinking":
+            self._reasoning_separator()
+            self._thinking_text(state, block.get("thinking") or "")
+            state.signature = block.get("signature") or ""
+        elif kind == "redacted_thinking":
+            state.data = block.get("data") or ""
+        elif kind == "tool_use":
+            self.builder.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
+            initial = block.get("input")
+            if isinstance(initial, dict) and initial:  # some gateways send the input whole
+                state.has_input = True
+                self.builder.tool_call(("tool", index), arguments=json.dumps(initial, ensure_ascii=False))
+
+    def _on_content_block_delta(self, payload: dict[str, Any]) -> None:
+        index = int(payload.get("index", 0))
+        delta = payload.get("delta") or {}
+        state = self._blocks.get(index)
+        dtype = delta.get("type")
+        if dtype == "text_delta":
+            self.builder.text_delta(delta.get("text") or "")
+        elif dtype == "thinking_delta" and state is not None:
+            self._thinking_text(state, delta.get("thinking") or "")
+        elif dtype == "signature_delta" and state is not None:
+            state.signature += delta.get("signature") or ""
+        elif dtype == "input_json_delta" and state is not None:
+            partial = delta.get("partial_json") or ""
+            if partial and not state.has_input:
+                self.builder.tool_call(("tool", index), arguments=partial)
+        # citations_delta and unknown deltas carry nothing Codex can use
+
+    def _on_content_block_stop(self, payload: dict[str, Any]) -> None:
+        state = self._blocks.pop(int(payload.get("index", 0)), None)
+        if state is None or state.kind not in _THINKING_TYPES:
+            return
+        if not state.thinking:
+            # The builder opens a reasoning item only for visible text; a block without any
+            # (redacted, or thinking display omitted) still needs an item to carry it.
+            self._reasoning_separator()
+            self.builder.reasoning_delta(REDACTED_SUMMARY)
+        self._finished_thinking.append(state.as_replay())
+
+    def _on_message_delta(self, payload: dict[str, Any]) -> None:
+        reason = (payload.get("delta") or {}).get("stop_reason")
+        if reason:
+            self.stop_reason = reason
+        self._take_usage(payload.get("usage"))
+
+    def _on_message_stop(self, _payload: dict[str, Any]) -> None:
+        self.stopped = True
+        self._finish()
+
+    def _on_error(self, payload: dict[str, Any]) -> None:
+        error = payload.get("error") or {}
+        etype = str(error.get("type") or "upstream_error") if isinstance(error, dict) else "upstream_error"
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        code = "server_is_overloaded" if etype == "overloaded_error" else etype
+        self.builder.fail(code, f"anthropic error: {message or etype}")
+
+    def _thinking_text(self, state: _Block, text: str) -> None:
+        if text:
+            state.thinking.append(text)
+            self.builder.reasoning_delta(text)
+
+    def _reasoning_separator(self) -> None:
+        """Back-to-back thinking blocks share one reasoning item; keep their texts apart."""
+        if self._finished_thinking:
+            self.builder.reasoning_delta("\n\n")
+
+    def _take_usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            if isinstance(usage.get(key), int):
+                self._usage[key] = usage[key]
+        fresh = self._usage.get("input_tokens", 0)
+        read = self._usage.get("cache_read_input_tokens", 0)
+        written = self._usage.get("cache_creation_input_tokens", 0)
+        self.builder.set_usage(
+            input_tokens=fresh + read + written,
+            cached_tokens=read,
+            output_tokens=self._usage.get("output_tokens", 0),
+        )
+
+    def _finish(self) -> None:
+        reason = self.stop_reason
+        if reason in ("max_tokens", "model_context_window_exceeded"):
+            self.builder.complete("max_output_tokens")
+        elif reason == "refusal":
+            self.builder.complete("content_filter")
+        else:
+            self.builder.complete()
+
+    def close(self) -> None:
+        """End of the upstream stream: without message_stop the answer is cut, never complete."""
+        if not self.builder.finished:
+            self.builder.fail("stream_truncated", "the provider's stream ended before message_stop")
+
+
+def message_events(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A non-streaming Message object as the stream events that would have produced it."""
+    start = {k: v for k, v in message.items() if k not in ("content", "stop_reason")}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {**start, "content": []}}]
+    for index, block in enumerate(message.get("content") or []):
+        btype = block.get("type")
+        if btype == "tool_use":
+            opened = {**block, "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block.get("input") or {}, ensure_ascii=False)}]
+        elif btype == "thinking":
+            opened = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [{"type": "thinking_delta", "thinking": block.get("thinking") or ""},
+                      {"type": "signature_delta", "signature": block.get("signature") or ""}]
+        elif btype == "text":
+            opened, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block.get("text") or ""}]
+        else:
+            opened, deltas = block, []
+        events.append({"type": "content_block_start", "index": index, "content_block": opened})
+        events.extend({"type": "content_block_delta", "index": index, "delta": d} for d in deltas)
+        events.append({"type": "content_block_stop", "index": index})
+    usage = message.get("usage") or {}
+    events.append({"type": "message_delta", "delta": {"stop_reason": message.get("stop_reason")}, "usage": usage})
+    events.append({"type": "message_stop"})
+    return events

@@ -1,0 +1,310 @@
+"""A fake Anthropic Messages API that refuses what the real one refuses.
+
+Rules enforced (each a 400 `invalid_request_error`, or 401 for the key): `x-api-key` and
+`anthropic-version` headers; `max_tokens`; the first message comes from the user (consecutive
+same-role turns are merged, as the real API does); every `tool_use` is answered by a
+`tool_result` in the next user turn, results first, and every result answers a `tool_use` of
+the turn right before; tool names match ^[a-zA-Z0-9_-]{1,64}$; no empty text blocks; at most 4
+`cache_control` blocks; with thinking on: budget >= 1024 and < max_tokens, no temperature, no
+forced tool choice, and each assistant turn of the open tool loop starts with a thinking or
+redacted_thinking block that this fake issued, unmodified.
+
+The "model" is scripted: on a user prompt it calls the shell tool Codex offers (once, or twice in
+parallel when the prompt says PARALLEL); with thinking it calls it a second time in sequence,
+opening that turn with a redacted_thinking block; then it answers with the tools' outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from .http_server import FakeServer, Reply, ragged
+
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+API_KEY = "sk-ant-fake-key-0123456789"
+_SECRET = b"fake-anthropic-signing-key"
+
+
+def sign(text: str) -> str:
+    return "sig_" + hashlib.sha256(_SECRET + text.encode()).hexdigest()
+
+
+def merged_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive same-role messages as one turn, with string content as a text block."""
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+        if turns and turns[-1]["role"] == message.get("role"):
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": message.get("role"), "content": blocks})
+    return turns
+
+
+def count_cache_controls(value: Any) -> int:
+    if isinstance(value, dict):
+        return int("cache_control" in value) + sum(count_cache_controls(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(count_cache_controls(v) for v in value)
+    return 0
+
+
+def is_tool_results(turn: dict[str, Any]) -> bool:
+    return turn["role"] == "user" and all(b.get("type") == "tool_result" for b in turn["content"])
+
+
+class Validator:
+    """The real API's 400 rules, with the signatures this fake has issued."""
+
+    def __init__(self, issued: dict[str, str], redacted: set[str]) -> None:
+        self.issued = issued
+        self.redacted = redacted
+
+    def problem(self, request: dict[str, Any]) -> str | None:
+        for check in (self._top_level, self._tools, self._turns, self._thinking):
+            found = check(request)
+            if found:
+                return found
+        return None
+
+    def _top_level(self, request: dict[str, Any]) -> str | None:
+        if not isinstance(request.get("max_tokens"), int):
+            return "max_tokens: Field required"
+        if not request.get("messages"):
+            return "messages: at least one message is required"
+        if count_cache_controls(request) > 4:
+            return f"A maximum of 4 blocks with cache_control may be provided. Found {count_cache_controls(request)}."
+        return None
+
+    def _tools(self, request: dict[str, Any]) -> str | None:
+        for i, tool in enumerate(request.get("tools") or []):
+            if not TOOL_NAME.match(tool.get("name", "")):
+                return f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+            if (tool.get("input_schema") or {}).get("type") != "object":
+                return f"tools.{i}.custom.input_schema.type: Input should be 'object'"
+        return None
+
+    def _turns(self, request: dict[str, Any]) -> str | None:
+        turns = merged_turns(request["messages"])
+        if turns[0]["role"] != "user":
+            return "messages: first message must use the \"user\" role"
+        open_ids: list[str] = []
+        for i, turn in enumerate(turns):
+            for block in turn["content"]:
+                if block.get("type") == "text" and not block.get("text"):
+                    return f"messages.{i}: text content blocks must be non-empty"
+            if turn["role"] == "assistant":
+                if open_ids:
+                    return f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: {open_ids[0]}"
+                found = self._assistant(i, turn)
+                if found:
+                    return found
+                open_ids = [b["id"] for b in turn["content"] if b.get("type") == "tool_use"]
+                continue
+            found = self._user(i, turn, open_ids)
+            if found:
+                return found
+            open_ids = []
+        if open_ids:
+            return f"`tool_use` ids were found without `tool_result` blocks immediately after: {open_ids[0]}"
+        return None
+
+    def _assistant(self, i: int, turn: dict[str, Any]) -> str | None:
+        for block in turn["content"]:
+            if block.get("type") == "tool_use":
+                if not TOOL_NAME.match(block.get("name", "")) or not isinstance(block.get("input"), dict):
+                    return f"messages.{i}: invalid tool_use block"
+                if not re.match(r"^[a-zA-Z0-9_-]+$", block.get("id", "")):
+                    return f"messages.{i}.content: tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+            elif block.get("type") == "thinking":
+                if self.issued.get(block.get("signature", "")) != block.get("thinking"):
+                    return f"messages.{i}.content: Invalid `signature` in `thinking` block"
+            elif block.get("type") == "redacted_thinking":
+                if block.get("data") not in self.redacted:
+                    return f"messages.{i}.content: Invalid `data` in `redacted_thinking` block"
+        return None
+
+    def _user(self, i: int, turn: dict[str, Any], open_ids: list[str]) -> str | None:
+        seen_other = False
+        for block in turn["content"]:
+            if block.get("type") != "tool_result":
+                seen_other = True
+                continue
+            if seen_other:
+                return f"messages.{i}: tool_result blocks must come first in the user message"
+            if block.get("tool_use_id") not in open_ids:
+                return (
+                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` blocks: "
+                    f"{block.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                    "`tool_use` block in the previous message."
+                )
+        answered = {b.get("tool_use_id") for b in turn["content"] if b.get("type") == "tool_result"}
+        missing = [x for x in open_ids if x not in answered]
+        if missing:
+            return f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: {missing[0]}"
+        return None
+
+    def _thinking(self, request: dict[str, Any]) -> str | None:
+        thinking = request.get("thinking")
+        if not thinking or thinking.get("type") != "enabled":
+            return None
+        budget = thinking.get("budget_tokens", 0)
+        if budget < 1024 or budget >= request["max_tokens"]:
+            return "`max_tokens` must be greater than `thinking.budget_tokens`"
+        if request.get("temperature") not in (None, 1) or request.get("top_k") is not None:
+            return "`temperature` may only be set to 1 when thinking is enabled"
+        if (request.get("tool_choice") or {}).get("type") in ("any", "tool"):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+        turns = merged_turns(request["messages"])
+        for turn in reversed(turns):
+            if turn["role"] == "user" and not is_tool_results(turn):
+                break
+            uses_tools = any(b.get("type") == "tool_use" for b in turn["content"])
+            if turn["role"] == "assistant" and uses_tools and turn["content"][0].get("type") not in ("thinking", "redacted_thinking"):
+                return (
+                    "messages: Expected `thinking` or `redacted_thinking`, but found `"
+                    f"{turn['content'][0].get('type')}`. When `thinking` is enabled, a final `assistant` message "
+                    "must start with a thinking block."
+                )
+        return None
+
+
+# -- the scripted model ----------------------------------------------------------------------
+
+
+def shell_call(request: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
+    """(tool name, input) running `command` with whichever shell tool Codex offered."""
+    names = {t.get("name") for t in request.get("tools") or []}
+    if "exec_command" in names:
+        return "exec_command", {"cmd": command}
+    if "shell_command" in names:
+        return "shell_command", {"command": command}
+    if "shell" in names:
+        return "shell", {"command": ["bash", "-lc", command]}
+    raise AssertionError(f"no shell tool offered; tools: {sorted(n for n in names if n)}")
+
+
+def block_text(block: dict[str, Any]) -> str:
+    content = block.get("content")
+    if isinstance(content, str):
+        return content
+    return " ".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
+
+
+def event(kind: str, **fields: Any) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields}, ensure_ascii=False)}\n\n".encode()
+
+
+USAGE_START = {"input_tokens": 200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 1000, "output_tokens": 1}
+
+
+class ScriptedAnthropicModel:
+    """The fake provider's behaviour; every request is parsed and kept in `requests`."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.requests: list[dict[str, Any]] = []
+        self.issued: dict[str, str] = {}
+        self.redacted: set[str] = set()
+        self.turn = 0
+
+    def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if not path.endswith("/messages"):
+            return self._error(404, "not_found_error", f"no route {path}")
+        if headers.get("x-api-key") != API_KEY:
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        if not headers.get("anthropic-version"):
+            return self._error(400, "invalid_request_error", "anthropic-version: header is required")
+        request = json.loads(body)
+        self.requests.append(request)
+        problem = Validator(self.issued, self.redacted).problem(request)
+        if problem:
+            return self._error(400, "invalid_request_error", problem)
+        self.turn += 1
+        return Reply(200, ragged(b"".join(self.answer(request))))
+
+    def _error(self, status: int, kind: str, message: str) -> Reply:
+        self.errors.append(message)
+        return Reply.json(status, {"type": "error", "error": {"type": kind, "message": message}})
+
+    def answer(self, request: dict[str, Any]) -> list[bytes]:
+        turns = merged_turns(request["messages"])
+        thinking = (request.get("thinking") or {}).get("type") == "enabled"
+        rounds = sum(1 for t in _open_loop(turns) if t["role"] == "assistant")
+        out = [event("message_start", message={
+            "id": f"msg_fake_{self.turn}", "type": "message", "role": "assistant", "content": [],
+            "model": request["model"], "stop_reason": None, "stop_sequence": None, "usage": USAGE_START,
+        }), event("ping")]
+        blocks: list[list[bytes]] = []
+        if thinking:
+            if rounds == 1:
+                blocks.append(self._redacted())
+            blocks.append(self._thinking(f"Round {rounds + 1}: run the tool… ✓"))
+        done = is_tool_results(turns[-1]) and (rounds >= 2 or not thinking)
+        if done:
+            results = [block_text(b) for b in turns[-1]["content"]]
+            text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results) + " — done ✓"
+            blocks.append(_text_block(text))
+            stop = "end_turn"
+        else:
+            prompt = " ".join(block_text({"content": t["content"]}) for t in turns if t["role"] == "user")
+            commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if "PARALLEL" in prompt else [f"echo marker-{rounds}-$((6*7))"]
+            for n, command in enumerate(commands):
+                name, tool_input = shell_call(request, command)
+                blocks.append(_tool_block(f"toolu_{self.turn}_{n}", name, tool_input))
+            stop = "tool_use"
+        for index, pieces in enumerate(blocks):
+            out.extend(p.replace(b'"index": -1', b'"index": %d' % index) for p in pieces)
+        out.append(event("message_delta", delta={"stop_reason": stop, "stop_sequence": None}, usage={"output_tokens": 34}))
+        out.append(event("message_stop"))
+        return out
+
+    def _thinking(self, text: str) -> list[bytes]:
+        signature = sign(text)
+        self.issued[signature] = text
+        half = len(text) // 2
+        return [
+            event("content_block_start", index=-1, content_block={"type": "thinking", "thinking": "", "signature": ""}),
+            event("content_block_delta", index=-1, delta={"type": "thinking_delta", "thinking": text[:half]}),
+            event("content_block_delta", index=-1, delta={"type": "thinking_delta", "thinking": text[half:]}),
+            event("content_block_delta", index=-1, delta={"type": "signature_delta", "signature": signature}),
+            event("content_block_stop", index=-1),
+        ]
+
+    def _redacted(self) -> list[bytes]:
+        data = f"redacted-{self.turn}-" + sign(str(self.turn))[4:20]
+        self.redacted.add(data)
+        return [
+            event("content_block_start", index=-1, content_block={"type": "redacted_thinking", "data": data}),
+            event("content_block_stop", index=-1),
+        ]
+
+
+def _open_loop(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turns after the last real user prompt: the tool loop in progress."""
+    for i in range(len(turns) - 1, -1, -1):
+        if turns[i]["role"] == "user" and not is_tool_results(turns[i]):
+            return turns[i + 1 :]
+    return turns
+
+
+def _text_block(text: str) -> list[bytes]:
+    pieces = [event("content_block_start", index=-1, content_block={"type": "text", "text": ""})]
+    pieces += [event("content_block_delta", index=-1, delta={"type": "text_delta", "text": text[i : i + 9]}) for i in range(0, len(text), 9)]
+    return [*pieces, event("content_block_stop", index=-1)]
+
+
+def _tool_block(tool_id: str, name: str, tool_input: dict[str, Any]) -> list[bytes]:
+    args = json.dumps(tool_input)
+    pieces = [event("content_block_start", index=-1, content_block={"type": "tool_use", "id": tool_id, "name": name, "input": {}})]
+    pieces.append(event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": ""}))
+    pieces += [event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": args[i : i + 5]}) for i in range(0, len(args), 5)]
+    return [*pieces, event("content_block_stop", index=-1)]
+
+
+def anthropic_upstream(model: ScriptedAnthropicModel) -> FakeServer:
+    return FakeServer(model)
