@@ -1,0 +1,187 @@
+"""Fault matrix: a real mitmdump with the addon against a fake chat provider that misbehaves.
+
+Whatever the upstream does, Codex must get either a whole answer or an error it understands —
+never a truncated answer that looks finished, never a hang, never a key.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shim.sse import SSEDecoder
+from tests.fakes.chat_upstream import USAGE, chunk, sse
+from tests.fakes.http_server import FakeServer, Reply, ragged
+from tests.harness import Mitmdump, free_port
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-fault-matrix-secret-key"
+GOOD = sse([chunk({"role": "assistant", "content": ""}), *[chunk({"content": w}) for w in ("Hé", "llo ", "wörld")],
+            chunk(finish="stop"), chunk(usage=USAGE)])
+EVENT_ENDS = [i + 2 for i in range(len(GOOD) - 1) if GOOD[i : i + 2] == b"\n\n"]
+# Once finish_reason arrived the answer is whole (a missing usage chunk or [DONE] is tolerated).
+BEFORE_FINISH = [end for end in EVENT_ENDS if b'"finish_reason": "stop"' not in GOOD[:end]]
+stop_hanging = threading.Event()
+
+
+def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
+    fault = json.loads(body)["model"]
+    if fault == "ok":
+        return Reply(200, ragged(GOOD))
+    if fault.startswith("cut-"):
+        return Reply(200, [GOOD[: int(fault[4:])]], cut=True)
+    if fault.startswith("early-end-"):
+        return Reply(200, [GOOD[: int(fault[10:])]])
+    if fault == "429":
+        return Reply.json(429, {"error": {"message": "Rate limit reached for fake-model on tokens per min.", "type": "tokens", "code": "rate_limit_exceeded"}}, {"retry-after": "7"})
+    if fault == "500":
+        return Reply.json(500, {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}})
+    if fault == "529":
+        return Reply.json(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    if fault == "402":
+        return Reply.json(402, {"error": {"message": "Insufficient Balance", "type": "unknown_error"}})
+    if fault == "400-context":
+        return Reply.json(400, {"error": {"message": "This model's maximum context length is 65536 tokens. However, you requested 90000 tokens.", "type": "invalid_request_error", "code": "context_length_exceeded"}})
+    if fault == "401":
+        return Reply.json(401, {"error": {"message": "Authentication Fails, Your api key is invalid", "type": "authentication_error"}})
+    if fault == "bad-json-event":
+        return Reply(200, [GOOD[: EVENT_ENDS[1]], b"data: {not json\n\n", GOOD[EVENT_ENDS[1] :]])
+    if fault == "html":
+        return Reply(200, [b"<html>Bad gateway</html>"], content_type="text/html")
+    if fault == "empty":
+        return Reply(200, [], content_type="application/json")
+    if fault == "gzip":
+        return Reply(200, [gzip.compress(GOOD)], headers={"content-encoding": "gzip"})
+    if fault == "json-answer":
+        answer = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}], "usage": USAGE}
+        return Reply.json(200, answer)
+    if fault == "hang":
+        def pieces() -> Iterator[bytes]:
+            yield GOOD[: EVENT_ENDS[1]]
+            stop_hanging.wait(20)  # bounded: the test releases us, or 20 s pass
+        return Reply(200, pieces())
+    raise AssertionError(fault)
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, FakeServer]]:
+    work = tmp_path_factory.mktemp("faults")
+    faults = ["ok", "429", "500", "529", "402", "400-context", "401", "bad-json-event", "html", "empty", "gzip",
+              "json-answer", "hang", *[f"cut-{n}" for n in EVENT_ENDS[:-1]], *[f"early-end-{n}" for n in BEFORE_FINISH]]
+    with FakeServer(misbehave) as upstream:
+        models = [{"model": f"byok-{f}", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1",
+                   "api_key": KEY, "upstream_model": f} for f in faults]
+        models.append({"model": "byok-down", "provider": "generic-chat-completion-api",
+                       "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": KEY})
+        with Mitmdump(work, models, ["--set", "codex_shim_idle_timeout=2", "--set", f"codex_shim_hosts=127.0.0.1:{free_port()}"]) as mitm:
+            yield mitm, upstream
+        stop_hanging.set()
+    assert KEY not in mitm.output()
+
+
+def ask(proxy: Mitmdump, model: str) -> tuple[int, bytes, bool]:
+    """POST a Responses request through the proxy; (status, body, whether the body arrived whole)."""
+    target = proxy.args[proxy.args.index("--set", proxy.args.index("codex_shim_idle_timeout=2")) + 1].split("=")[1]
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    body = json.dumps({"model": model, "stream": True, "input": "hi", "instructions": "be brief"})
+    conn.request("POST", f"http://{target}/v1/responses", body=body, headers={"content-type": "application/json", "authorization": "Bearer sk-codex-own"})
+    resp = conn.getresponse()
+    try:
+        data, whole = resp.read(), True
+    except http.client.IncompleteRead as exc:
+        data, whole = exc.partial, False
+    conn.close()
+    assert KEY.encode() not in data
+    return resp.status, data, whole
+
+
+def events(data: bytes) -> list[dict[str, object]]:
+    decoder = SSEDecoder()
+    return [json.loads(d) for _, d in decoder.feed(data) + decoder.close()]
+
+
+def last_event(data: bytes) -> dict[str, object]:
+    return events(data)[-1]
+
+
+def test_a_good_stream_completes(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-ok")
+    assert status == 200 and whole
+    done = [e for e in events(data) if e["type"] == "response.output_item.done"]
+    assert done[0]["item"]["content"][0]["text"] == "Héllo wörld"
+    assert last_event(data)["type"] == "response.completed"
+
+
+@pytest.mark.parametrize("cut", EVENT_ENDS[:-1])
+def test_a_stream_cut_at_any_event_boundary_never_completes(proxy: tuple[Mitmdump, FakeServer], cut: int) -> None:
+    status, data, whole = ask(proxy[0], f"byok-cut-{cut}")
+    assert b"response.completed" not in data
+    assert not whole or last_event(data)["type"] == "response.failed"
+
+
+@pytest.mark.parametrize("end", BEFORE_FINISH)
+def test_a_stream_that_ends_early_fails_instead_of_completing(proxy: tuple[Mitmdump, FakeServer], end: int) -> None:
+    status, data, whole = ask(proxy[0], f"byok-early-end-{end}")
+    assert b"response.completed" not in data
+    final = last_event(data)
+    assert final["type"] == "response.failed"
+    assert final["response"]["error"]["code"] == "stream_truncated"
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ("429", "rate_limit_exceeded", ["Rate limit reached for fake-model", "try again in 7s", "fake-model"]),
+        ("500", "server_error", ["The server had an error"]),
+        ("529", "server_is_overloaded", ["Overloaded"]),
+        ("402", "insufficient_quota", ["Insufficient Balance"]),
+        ("400-context", "context_length_exceeded", ["maximum context length is 65536"]),
+        ("bad-json-event", "upstream_protocol_error", ["could not translate"]),
+        ("html", "upstream_protocol_error", ["unreadable answer"]),
+        ("empty", "upstream_protocol_error", ["unreadable answer"]),
+    ],
+)
+def test_upstream_failures_become_response_failed_with_the_providers_words(
+    proxy: tuple[Mitmdump, FakeServer], fault: str, code: str, words: list[str]
+) -> None:
+    status, data, whole = ask(proxy[0], f"byok-{fault}")
+    assert status == 200 and whole
+    final = last_event(data)
+    assert final["type"] == "response.failed"
+    error = final["response"]["error"]
+    assert error["code"] == code
+    for word in words:
+        assert word in error["message"]
+
+
+def test_a_plain_4xx_keeps_its_status_and_message(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-401")
+    assert status == 401
+    error = json.loads(data)["error"]
+    assert "Your api key is invalid" in error["message"] and "generic-chat-completion-api" in error["message"]
+
+
+@pytest.mark.parametrize("fault", ["gzip", "json-answer"])
+def test_compressed_and_non_streamed_answers_are_translated(proxy: tuple[Mitmdump, FakeServer], fault: str) -> None:
+    status, data, whole = ask(proxy[0], f"byok-{fault}")
+    assert status == 200 and whole
+    assert last_event(data)["type"] == "response.completed"
+    assert b"response.output_text.delta" in data
+
+
+def test_a_silent_upstream_is_cut_after_the_idle_timeout(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-hang")  # the proxy cuts after 2 s of silence
+    assert not whole and b"response.completed" not in data
+    assert "sent nothing for 2s" in proxy[0].output()
+
+
+def test_an_unreachable_upstream_is_an_error_not_a_hang(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-down")
+    assert status >= 500
