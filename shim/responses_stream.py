@@ -35,7 +35,7 @@ class Usage:
     def as_json(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": self.cached_tokens},
+            "input_tokens_details": {"cached_tokens": self.cached_tokens, "cache_write_tokens": 0},
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
             "total_tokens": self.input_tokens + self.output_tokens,
@@ -56,6 +56,7 @@ class _ToolCall:
     args: list[str] = field(default_factory=list)
     item_id: str = ""
     output_index: int = -1
+    kind: str = "function"
 
     @property
     def announced(self) -> bool:
@@ -81,6 +82,7 @@ class ResponseStream:
         self._seq = 0
         self._out: list[bytes] = []
         self._output: list[dict[str, Any]] = []
+        self._output_indexes: list[int] = []
         self._next_index = 0
         self._reasoning: _Text | None = None
         self._message: _Text | None = None
@@ -187,7 +189,7 @@ class ResponseStream:
             call.args.append(arguments)
         if not call.announced and call.upstream_name:
             self._announce(call)
-        elif call.announced and arguments:
+        elif call.announced and arguments and call.kind == "function":
             self._emit(
                 "response.function_call_arguments.delta",
                 item_id=call.item_id,
@@ -287,7 +289,12 @@ class ResponseStream:
         return snapshot
 
     def _finish_item(self, output_index: int, item: dict[str, Any]) -> None:
-        self._output.append(item)
+        # Items finish in any order (a tool call may outlive later text); the list keeps index order.
+        position = len(self._output)
+        while position and self._output_indexes[position - 1] > output_index:
+            position -= 1
+        self._output.insert(position, item)
+        self._output_indexes.insert(position, output_index)
         self._emit("response.output_item.done", output_index=output_index, item=item)
 
     def _close_reasoning(self) -> None:
@@ -334,6 +341,7 @@ class ResponseStream:
         assert call.upstream_name is not None
         ref = self.tool_names.lookup(call.upstream_name)
         call.output_index = self._claim_index()
+        call.kind = ref.kind
         call.item_id = new_id("ctc" if ref.kind == "custom" else "fc")
         if ref.kind == "custom":
             item: dict[str, Any] = {

@@ -477,11 +477,6 @@ def test_real_codex_request_sends_no_responses_only_fields(codex_request):
         assert key not in request
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: chat._MessageMapper._content joins a system/assistant message's text parts with '' "
-    "so separate parts are glued together ('</skills_instructions><permissions instructions>')",
-)
 def test_real_codex_request_keeps_separate_developer_parts_apart(codex_request):
     messages = chat.build(codex_request, route(), "sk").body["messages"]
     assert re.search(r"</skills_instructions>\s+<permissions instructions>", messages[1]["content"])

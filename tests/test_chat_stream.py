@@ -66,12 +66,7 @@ def sdk_validate(event: dict[str, Any]) -> None:
     checked = copy.deepcopy(event)
     usage = (checked.get("response") or {}).get("usage")
     if isinstance(usage, dict):
-        details = usage.get("input_tokens_details")
-        # KNOWN BUG (see test_usage_has_every_field_the_sdk_requires, xfail): the builder's
-        # Usage.as_json omits `input_tokens_details.cache_write_tokens`, which openai>=3.x
-        # declares required. Filled in here only so the rest of each event still gets validated.
-        if isinstance(details, dict) and "cache_write_tokens" not in details:
-            details["cache_write_tokens"] = 0
+        assert "cache_write_tokens" in usage["input_tokens_details"]
     error = (checked.get("response") or {}).get("error")
     if isinstance(error, dict):
         # DELIBERATE DEVIATION (reported): the SDK types ResponseError.code as a closed Literal
@@ -315,11 +310,6 @@ def test_response_model_is_the_requested_slug():
     assert events[-1]["response"]["model"] == "byok-model"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: responses_stream.Usage.as_json omits input_tokens_details.cache_write_tokens, "
-    "required by openai SDK's ResponseUsage.InputTokensDetails",
-)
 def test_usage_has_every_field_the_sdk_requires():
     up = chat.build(copy.deepcopy(BODY), ROUTE, None)
     translator = up.new_translator()
@@ -458,12 +448,6 @@ def test_tool_call_name_arriving_after_arguments_announces_with_buffered_argumen
     assert (call["name"], call["arguments"]) == ("exec_command", '{"cmd":"ls"}')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: chat.ChatEventMapper._tool_delta starts a new anonymous call when an index-less "
-    "delta brings the first id of a call whose name already arrived, so the late id is lost and "
-    "the nameless second call fails the whole response",
-)
 def test_tool_call_without_index_whose_id_arrives_late_is_one_call():
     stream = sse(
         [
@@ -478,11 +462,6 @@ def test_tool_call_without_index_whose_id_arrives_late_is_one_call():
     assert (call["call_id"], call["arguments"]) == ("call_late", '{"cmd":"ls"}')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ResponseStream keeps a tool call open while text opens a new item after it, and "
-    "_snapshot lists output in close order, so response.completed output is not in output_index order",
-)
 def test_completed_output_is_ordered_by_output_index_when_text_follows_a_tool_call():
     stream = sse([call_start(0, "c", "exec_command", "{}"), chunk({"content": "after"}), chunk(finish="tool_calls")])
     events = translate(stream, grammar=False)
@@ -535,11 +514,6 @@ def test_custom_tool_called_through_its_function_wrapper_is_a_custom_tool_call()
     assert not [e for e in events if e["type"] == "response.function_call_arguments.done"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ResponseStream.tool_call streams response.function_call_arguments.delta (raw JSON "
-    "wrapper fragments) for custom_tool_call items once announced; _announce itself skips them",
-)
 def test_custom_tool_call_never_streams_function_argument_deltas():
     stream = sse(
         [

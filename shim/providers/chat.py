@@ -263,7 +263,7 @@ class _MessageMapper:
             elif ptype == "input_file":
                 parts.append({"type": "text", "text": f"[file {part.get('filename') or ''} omitted: not supported by this route]"})
         if role != "user" or all(p["type"] == "text" for p in parts):
-            return "".join(p.get("text", "") for p in parts)
+            return "\n\n".join(p.get("text", "") for p in parts if p.get("text"))
         return parts
 
     def _image(self, part: dict[str, Any]) -> dict[str, Any]:
@@ -338,6 +338,7 @@ class ChatEventMapper:
         self.done = False
         self._last_key: object = None
         self._keys_by_id: dict[str, object] = {}
+        self._ids_by_key: dict[object, str] = {}
         self._anonymous = 0
 
     def on_event(self, event: str, data: str) -> None:
@@ -391,25 +392,22 @@ class ChatEventMapper:
     def _tool_delta(self, position: int, call: dict[str, Any]) -> None:
         call_id = call.get("id") or None
         function = call.get("function") or {}
+        name = function.get("name") or None
         index = call.get("index")
         if index is not None:
             key: object = ("index", index)
         elif call_id and call_id in self._keys_by_id:
             key = self._keys_by_id[call_id]
-        elif call_id or self._last_key is None:
+        elif self._last_key is not None and not name and (call_id is None or self._last_key not in self._ids_by_key):
+            key = self._last_key  # a continuation, possibly bringing the id late
+        else:
             self._anonymous += 1
             key = ("anon", self._anonymous)
-        else:
-            key = self._last_key
         if call_id:
             self._keys_by_id.setdefault(call_id, key)
+            self._ids_by_key.setdefault(key, call_id)
         self._last_key = key
-        self.builder.tool_call(
-            key,
-            call_id=call_id,
-            name=function.get("name") or None,
-            arguments=function.get("arguments") or "",
-        )
+        self.builder.tool_call(key, call_id=call_id, name=name, arguments=function.get("arguments") or "")
 
     def _finish(self) -> None:
         reason = self.finish_reason
