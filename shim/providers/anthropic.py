@@ -495,7 +495,6 @@ class AnthropicEventMapper:
         if kind == "text":
             self.builder.text_delta(block.get("text") or "")
         elif kind == "thinking":
-            self._reasoning_separator()
             self._thinking_text(state, block.get("thinking") or "")
             state.signature = block.get("signature") or ""
         elif kind == "redacted_thinking":
@@ -554,6 +553,8 @@ class AnthropicEventMapper:
 
     def _thinking_text(self, state: _Block, text: str) -> None:
         if text:
+            if not state.thinking:
+                self._reasoning_separator()
             state.thinking.append(text)
             self.builder.reasoning_delta(text)
 

@@ -123,9 +123,8 @@ class Validator:
             elif block.get("type") == "thinking":
                 if self.issued.get(block.get("signature", "")) != block.get("thinking"):
                     return f"messages.{i}.content: Invalid `signature` in `thinking` block"
-            elif block.get("type") == "redacted_thinking":
-                if block.get("data") not in self.redacted:
-                    return f"messages.{i}.content: Invalid `data` in `redacted_thinking` block"
+            elif block.get("type") == "redacted_thinking" and block.get("data") not in self.redacted:
+                return f"messages.{i}.content: Invalid `data` in `redacted_thinking` block"
         return None
 
     def _user(self, i: int, turn: dict[str, Any], open_ids: list[str]) -> str | None:
