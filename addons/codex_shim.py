@@ -11,5 +11,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from shim.addon import CodexShim  # noqa: E402
+from shim.catalog import CatalogInjector  # noqa: E402
 
-addons = [CodexShim()]
+_shim = CodexShim()
+addons = [_shim, CatalogInjector(_shim)]

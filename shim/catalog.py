@@ -1,0 +1,370 @@
+"""Puts the BYOK models into Codex's own model picker by extending its model catalog.
+
+Codex (ChatGPT login) fetches `GET https://chatgpt.com/backend-api/codex/models?client_version=…`
+and decodes `{"models": [...]}` as one list: a single entry that fails to decode empties the
+whole picker. So a BYOK entry is a copy of a real entry of that same answer (the upstream's default
+model: lowest `priority` among listed models that carry `base_instructions`) with only the fields
+that describe the BYOK model overridden. The agent thereby keeps Codex's own prompt.
+
+Caching. Codex keeps the answer's `ETag` and refreshes its catalog whenever a responses answer
+carries an `x-models-etag` that differs from it. We drop `If-None-Match` on the way up (a 304
+would hide the BYOK models behind a list Codex cached before they were configured), derive the
+merged answer's `ETag` from the upstream ETag and the BYOK routes, and rewrite `x-models-etag`
+with the same function, so an unchanged upstream catalog still means "no refresh".
+
+Unreachable catalog host. With `connection_strategy=lazy` mitmproxy dials the upstream only after
+the `request` hook; a failed dial becomes `flow.error` plus a 502 that mitmproxy writes itself
+(`HttpStream.make_server_connection` → `handle_protocol_error`): by the `error` hook it is too late
+to answer. So the `request` hook (async) first probes the host with a plain TCP connect (short
+timeout, skipped behind an upstream proxy) and answers the catalog itself when that fails. A 5xx,
+a 304 or an undecodable body from a reachable host is replaced in the `response` hook. Either way
+Codex gets 200 with the last good upstream catalog (kept in memory and in
+`codex_shim_catalog_cache`, so it survives a restart; else no OpenAI entries and a small built-in
+template for the BYOK ones) plus the BYOK entries. Residual gap: a host that accepts the probe but fails the real
+connection still yields mitmproxy's 502; Codex retries and keeps its cached catalog.
+
+Map-remote. In mitmproxy 12.3 script addons sit in the ScriptLoader, which comes *before*
+MapRemote in the default addon chain: our hooks see the host Codex asked for, and map_remote
+rewrites it afterwards. The catalog flow is recognised in `requestheaders` (which runs for every
+addon before any `request` hook, so this holds whatever the order) and marked in
+`flow.metadata`; the reachability probe dials the address map_remote *will* produce, computed
+with map_remote's own specs (`effective_address`), not the original host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from mitmproxy import ctx, http
+
+from .config import ModelRoute, config_path
+
+log = logging.getLogger("codex_shim.catalog")
+
+CATALOG_HOSTS = frozenset({"chatgpt.com"})
+PROBE_TIMEOUT = 3.0
+METADATA_KEY = "codex_shim_catalog"
+
+# Context windows by model family, first match wins (substring of the upstream model name).
+FAMILY_CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("claude", 200_000),
+    ("qwen3-coder", 262_144),
+    ("deepseek", 128_000),
+    ("gpt-4.1", 1_047_576),
+    ("gemini", 1_048_576),
+    ("kimi", 262_144),
+    ("glm", 200_000),
+)
+DEFAULT_CONTEXT_WINDOW = 128_000
+
+# Model-specific features of OpenAI's newer entries; absent from the 0.169 gpt-5.5 entry, so optional.
+_DROP_KEYS = ("tool_mode", "multi_agent_reasoning_effort", "multi_agent_version")
+
+_LEVELS = {
+    "low": "Fast responses with lighter reasoning",
+    "medium": "Balances speed and reasoning depth for everyday tasks",
+    "high": "Greater reasoning depth for complex problems",
+}
+
+FALLBACK_BASE_INSTRUCTIONS = (
+    "You are Codex, a coding agent working in the user's workspace through the tools you are given. "
+    "Read the code before changing it, make focused changes with apply_patch, run commands to check "
+    "your work, and finish with a short summary of what you changed and what is left to do."
+)
+
+# Shape of the 0.169 fixture entry (gpt-5.5), used only when no upstream catalog has been seen.
+FALLBACK_TEMPLATE: dict[str, Any] = {
+    "slug": "",
+    "display_name": "",
+    "description": "",
+    "default_reasoning_level": "medium",
+    "supported_reasoning_levels": [],
+    "shell_type": "unified_exec",
+    "visibility": "list",
+    "supported_in_api": True,
+    "priority": 100,
+    "additional_speed_tiers": [],
+    "service_tiers": [],
+    "availability_nux": None,
+    "upgrade": None,
+    "include_skills_usage_instructions": True,
+    "include_plugin_usage_instructions": True,
+    "include_apps_usage_instructions": True,
+    "default_reasoning_summary": "none",
+    "support_verbosity": False,
+    "default_verbosity": None,
+    "apply_patch_tool_type": "freeform",
+    "web_search_tool_type": "text_and_image",
+    "truncation_policy": {"mode": "tokens", "limit": 10000},
+    "supports_image_detail_original": False,
+    "context_window": DEFAULT_CONTEXT_WINDOW,
+    "max_context_window": DEFAULT_CONTEXT_WINDOW,
+    "effective_context_window_percent": 95,
+    "experimental_supported_tools": [],
+    "input_modalities": ["text", "image"],
+    "supports_search_tool": False,
+    "supports_experimental_context": False,
+    "use_responses_lite": False,
+    "supports_reasoning_effort_updates": False,
+    "node_repl_auto_review_required": False,
+    "node_repl_disabled": False,
+    "base_instructions": FALLBACK_BASE_INSTRUCTIONS,
+}
+
+
+# -- pure functions ---------------------------------------------------------------------------
+
+
+def is_catalog_path(path: str) -> bool:
+    return path.split("?", 1)[0].rstrip("/").endswith("/codex/models")
+
+
+def context_window(route: ModelRoute) -> int:
+    if route.max_context_limit:
+        return route.max_context_limit
+    name = route.upstream_name.lower()
+    return next((size for family, size in FAMILY_CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW)
+
+
+def reasoning_levels(route: ModelRoute) -> tuple[str, list[dict[str, str]]]:
+    """Efforts the picker offers: three where the provider acts on them, else one neutral level."""
+    if route.wants_reasoning_effort or route.provider == "anthropic":
+        return "medium", [{"effort": e, "description": d} for e, d in _LEVELS.items()]
+    return "medium", [{"effort": "medium", "description": f"Reasoning as {route.upstream_name} does it by default"}]
+
+
+def reference_entry(models: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The upstream's default model: the listed entry with base_instructions and the lowest priority."""
+    usable = [m for m in models if isinstance(m, dict) and isinstance(m.get("base_instructions"), str) and m["base_instructions"]]
+    listed = [m for m in usable if m.get("visibility") == "list"] or usable
+    if not listed:
+        return None
+    return min(listed, key=lambda m: m.get("priority") if isinstance(m.get("priority"), int) else 1 << 30)
+
+
+def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int) -> dict[str, Any]:
+    """One catalog entry for a BYOK route: a copy of a real entry with the BYOK facts put in."""
+    entry = copy.deepcopy(dict(template))
+    for key in _DROP_KEYS:
+        entry.pop(key, None)
+    default_level, levels = reasoning_levels(route)
+    window = context_window(route)
+    entry.update(
+        slug=route.model,
+        display_name=route.display_name or route.model,
+        description=f"BYOK via codex-shim: {route.upstream_name} on {route.provider} ({route.url_base})",
+        default_reasoning_level=default_level,
+        supported_reasoning_levels=levels,
+        shell_type=entry.get("shell_type") or "unified_exec",
+        visibility="list",
+        supported_in_api=True,
+        priority=priority,
+        additional_speed_tiers=[],
+        service_tiers=[],
+        availability_nux=None,
+        upgrade=None,
+        support_verbosity=False,
+        default_verbosity=None,
+        apply_patch_tool_type=entry.get("apply_patch_tool_type") or "freeform",
+        truncation_policy=entry.get("truncation_policy") or {"mode": "tokens", "limit": 10000},
+        context_window=window,
+        max_context_window=window,
+        experimental_supported_tools=[],
+        input_modalities=["text"] if route.no_image_support else ["text", "image"],
+        supports_image_detail_original=False,
+        supports_reasoning_effort_updates=False,
+        use_responses_lite=False,
+    )
+    return entry
+
+
+def merge_catalog(upstream_models: list[dict[str, Any]] | None, routes: Mapping[str, ModelRoute]) -> dict[str, Any]:
+    """Upstream entries (BYOK slugs replaced) followed by one entry per route, after the default."""
+    models = [m for m in upstream_models or [] if isinstance(m, dict) and m.get("slug") not in routes]
+    template = reference_entry(upstream_models or []) or FALLBACK_TEMPLATE
+    priorities = [m["priority"] for m in models if isinstance(m.get("priority"), int)]
+    first = max(priorities, default=0) + 1  # never ahead of the upstream default
+    models += [build_entry(route, template, first + i) for i, route in enumerate(routes.values())]
+    return {"models": models}
+
+
+def routes_fingerprint(routes: Mapping[str, ModelRoute]) -> str:
+    facts = [
+        [r.model, r.display_name, r.provider, r.url_base, r.upstream_name, r.max_context_limit, r.no_image_support, r.wants_reasoning_effort]
+        for r in routes.values()
+    ]
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:16]
+
+
+def merged_etag(upstream_etag: str, routes: Mapping[str, ModelRoute]) -> str:
+    """ETag of the merged catalog; also what `x-models-etag` becomes, so the two stay comparable."""
+    digest = hashlib.sha256(f"{upstream_etag}\n{routes_fingerprint(routes)}".encode()).hexdigest()[:24]
+    return f'"codex-shim-{digest}"'
+
+
+def body_etag(body: bytes) -> str:
+    return f'"codex-shim-body-{hashlib.sha256(body).hexdigest()[:24]}"'
+
+
+def decode_models(content: bytes | None) -> list[dict[str, Any]] | None:
+    try:
+        data = json.loads(content or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    models = data.get("models") if isinstance(data, dict) else None
+    return models if isinstance(models, list) else None
+
+
+def effective_address(flow: http.HTTPFlow) -> tuple[str, int]:
+    """Where mitmproxy will connect for this flow once map_remote (which runs after us) is applied."""
+    req = flow.request
+    mapremote = ctx.master.addons.get("mapremote") if hasattr(ctx, "master") else None
+    url = req.pretty_url
+    for spec in getattr(mapremote, "replacements", ()):
+        if spec.matches(flow):
+            url = re.sub(spec.subject, spec.replacement, url)
+    if url == req.pretty_url:
+        return req.host, req.port
+    probe = http.Request.make("GET", url)
+    return probe.host, probe.port
+
+
+def read_cache(path: Path) -> list[dict[str, Any]] | None:
+    try:
+        return decode_models(path.read_bytes())
+    except OSError:
+        return None
+
+
+def write_cache(path: Path, models: list[dict[str, Any]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"models": models}, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning(f"codex-shim: cannot write the catalog cache {path}: {exc.strerror}")
+
+
+# -- the addon --------------------------------------------------------------------------------
+
+
+class _HasRoutes(Protocol):
+    routes: dict[str, ModelRoute]
+    hosts: frozenset[str]
+
+
+class CatalogInjector:
+    """Adds one catalog entry per BYOK route to Codex's `/backend-api/codex/models` answer."""
+
+    def __init__(self, source: _HasRoutes | Callable[[], Mapping[str, ModelRoute]]) -> None:
+        self._source = source
+        self.last_upstream: list[dict[str, Any]] | None = None  # last good upstream catalog
+        self.cache_path: Path | None = None
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "codex_shim_catalog_cache",
+            str,
+            "",
+            "File keeping the last model catalog fetched from chatgpt.com, so that the picker (and the "
+            "BYOK models' copy of Codex's prompt) survives a proxy restart while offline. "
+            "Default: catalog-cache.json next to models.json; 'off' disables it.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if not {"codex_shim_catalog_cache", "codex_shim_config"} & updated:
+            return
+        value = ctx.options.codex_shim_catalog_cache
+        models_json = getattr(ctx.options, "codex_shim_config", "")  # declared by CodexShim
+        if value == "off":
+            self.cache_path = None
+            return
+        self.cache_path = Path(value).expanduser() if value else config_path(models_json).parent / "catalog-cache.json"
+        if self.last_upstream is None:
+            self.last_upstream = read_cache(self.cache_path)
+
+    @property
+    def routes(self) -> Mapping[str, ModelRoute]:
+        return self._source() if callable(self._source) else self._source.routes
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return CATALOG_HOSTS | (frozenset() if callable(self._source) else self._source.hosts)
+
+    def _is_catalog(self, req: http.Request) -> bool:
+        host = req.pretty_host.lower()
+        hosts = self.hosts
+        return req.method == "GET" and (host in hosts or f"{host}:{req.port}" in hosts) and is_catalog_path(req.path)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # Runs before map_remote's `request` hook: the host is still the one Codex asked for.
+        if flow.response or flow.error or not flow.live or not self.routes or not self._is_catalog(flow.request):
+            return
+        flow.metadata[METADATA_KEY] = {"host": flow.request.pretty_host}
+        for name in ("if-none-match", "if-modified-since"):
+            flow.request.headers.pop(name, None)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or METADATA_KEY not in flow.metadata:
+            return
+        if flow.server_conn.via is not None:
+            return  # behind an upstream proxy: its reachability is not ours to probe
+        address = effective_address(flow)
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(*address), PROBE_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            self._answer_offline(flow, f"{address[0]}:{address[1]} unreachable ({exc or type(exc).__name__})")
+            return
+        writer.close()
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        resp = flow.response
+        assert resp is not None
+        etag = resp.headers.get("x-models-etag")
+        routes = self.routes
+        if etag and routes and flow.metadata.get(METADATA_KEY, {}).get("answered") is None:
+            resp.headers["x-models-etag"] = merged_etag(etag, routes)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        meta = flow.metadata.get(METADATA_KEY)
+        resp = flow.response
+        if meta is None or resp is None or meta.get("answered"):
+            return
+        models = decode_models(resp.get_content(strict=False)) if resp.status_code == 200 else None
+        if models is None:
+            self._answer_offline(flow, f"upstream answered {resp.status_code}")
+            return
+        if models != self.last_upstream:
+            self.last_upstream = models
+            if self.cache_path is not None:
+                write_cache(self.cache_path, models)
+        routes = self.routes
+        body = json.dumps(merge_catalog(models, routes), ensure_ascii=False).encode()
+        upstream_etag = resp.headers.get("etag")
+        resp.headers.pop("content-encoding", None)
+        resp.headers.pop("content-length", None)
+        resp.content = body
+        resp.headers["content-type"] = "application/json"
+        resp.headers["etag"] = merged_etag(upstream_etag, routes) if upstream_etag else body_etag(body)
+        meta["answered"] = "merged"
+        flow.comment = f"codex-shim: catalog + {len(routes)} BYOK model(s)"
+
+    def _answer_offline(self, flow: http.HTTPFlow, why: str) -> None:
+        routes = self.routes
+        body = json.dumps(merge_catalog(self.last_upstream, routes), ensure_ascii=False).encode()
+        flow.response = http.Response.make(
+            200, body, {"content-type": "application/json", "etag": body_etag(body), "cache-control": "no-cache"}
+        )
+        flow.metadata[METADATA_KEY]["answered"] = f"offline: {why}"
+        flow.comment = f"codex-shim: catalog answered locally ({why})"
+        cached = "last upstream catalog" if self.last_upstream else "built-in template"
+        log.info(f"codex-shim: model catalog answered locally from the {cached} + {len(routes)} BYOK model(s): {why}")
