@@ -12,6 +12,7 @@ if _ROOT not in sys.path:
 
 from shim.addon import CodexShim  # noqa: E402
 from shim.catalog import CatalogInjector  # noqa: E402
+from shim.websocket import WebSocketTurns  # noqa: E402
 
 _shim = CodexShim()
-addons = [_shim, CatalogInjector(_shim)]
+addons = [_shim, CatalogInjector(_shim), WebSocketTurns(_shim)]

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import traceback
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
@@ -66,6 +66,18 @@ def failed_stream(error: ShimError, model: str) -> http.Response:
     return http.Response.make(200, builder.drain(), headers)
 
 
+class TurnSink(Protocol):
+    """Where a BYOK answer goes when its upstream flow is not Codex's own (a WebSocket turn)."""
+
+    def events(self, sse: bytes) -> None: ...
+
+    def http_error(self, error: ShimError) -> None: ...
+
+    def broken(self, reason: str) -> None: ...
+
+    def cut(self) -> bool: ...
+
+
 class CodexShim:
     """Routes Codex's Responses requests: BYOK slugs to their provider, the rest untouched."""
 
@@ -74,6 +86,7 @@ class CodexShim:
         self.hosts: frozenset[str] = frozenset()
         self._upstreams: dict[str, UpstreamRequest] = {}
         self._idle = IdleWatch()
+        self._sinks: dict[str, TurnSink] = {}
         self._watchdog: asyncio.Task[None] | None = None
 
     def load(self, loader: Any) -> None:
@@ -161,7 +174,10 @@ class CodexShim:
                 continue
             for flow in self._idle.expired(limit):
                 reason = f"codex-shim: the provider sent nothing for {limit}s; connection closed so Codex retries"
-                if cut_upstream(flow, reason):
+                sink = self._sinks.get(flow.id)
+                if sink is not None and sink.cut():
+                    log.warning(f"{reason} ({flow.request.pretty_host})")
+                elif cut_upstream(flow, reason):
                     log.warning(f"{reason} ({flow.request.pretty_host})")
 
     def _print_routes(self, path: str) -> None:
@@ -175,13 +191,14 @@ class CodexShim:
 
     # -- request side --------------------------------------------------------------------
 
-    def _intercepted(self, flow: http.HTTPFlow) -> bool:
+    def intercepted(self, flow: http.HTTPFlow) -> bool:
+        """Is this a call to a Responses URL on one of the hosts we route?"""
         req = flow.request
         host = req.pretty_host.lower()
         return (host in self.hosts or f"{host}:{req.port}" in self.hosts) and is_responses_path(req.path)
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or not flow.live or not self._intercepted(flow):
+        if flow.response or flow.error or not flow.live or flow.id in self._upstreams or not self.intercepted(flow):
             return
         if flow.request.method == "GET" and flow.request.headers.get("upgrade", "").lower() == "websocket":
             self._websocket_upgrade(flow)
@@ -209,6 +226,12 @@ class CodexShim:
             self._answer(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
 
     def _route(self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute) -> None:
+        self.prepare_upstream(flow, body, route)
+
+    def prepare_upstream(
+        self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute, sink: TurnSink | None = None
+    ) -> None:
+        """Turn `flow`'s request into the provider's request and remember how to read its answer."""
         provider = PROVIDERS.get(route.provider)
         if provider is None:
             raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
@@ -221,6 +244,8 @@ class CodexShim:
         req.headers = http.Headers(fields)  # nothing of Codex's (auth, cookies, ids) survives
         req.content = json.dumps(upstream.body, ensure_ascii=False).encode()
         self._upstreams[flow.id] = upstream
+        if sink is not None:
+            self._sinks[flow.id] = sink
         self._idle.touch(flow)
         flow.metadata["codex_shim"] = {
             "route": route.model,
@@ -240,6 +265,9 @@ class CodexShim:
                 {"content-type": "application/json"},
             )
             flow.metadata["codex_shim"] = {"route": "websocket-fallback", "model": model}
+        else:
+            # Remember now: map_remote may rewrite the host before the socket's messages flow.
+            flow.metadata["codex_shim"] = {"route": "websocket", "model": model}
 
     def _answer(self, flow: http.HTTPFlow, error: ShimError) -> None:
         model = flow.metadata.get("codex_shim", {}).get("route", "")
@@ -268,6 +296,7 @@ class CodexShim:
             )
 
             idle = self._idle
+            sink = self._sinks.get(flow.id)
 
             def stream(chunk: bytes) -> list[bytes]:
                 if chunk:
@@ -275,6 +304,10 @@ class CodexShim:
                 else:
                     idle.forget(flow)
                 out = translator.feed(chunk)
+                if sink is not None:
+                    if out:
+                        sink.events(out)
+                    return []
                 return [out] if out else []
 
             resp.stream = stream
@@ -283,6 +316,7 @@ class CodexShim:
     def response(self, flow: http.HTTPFlow) -> None:
         self._idle.forget(flow)
         upstream = self._upstreams.pop(flow.id, None)
+        sink = self._sinks.pop(flow.id, None)
         if upstream is None or flow.response is None:
             return
         resp = flow.response
@@ -300,6 +334,9 @@ class CodexShim:
                     if upstream.convert_json is None:
                         raise ValueError("this provider has no non-streaming conversion")
                     sse = upstream.convert_json(json.loads(content))
+                if sink is not None:
+                    sink.events(sse)
+                    return
                 flow.response = http.Response.make(200, sse, {"content-type": "text/event-stream; charset=utf-8"})
                 return
             error = from_upstream(
@@ -311,12 +348,19 @@ class CodexShim:
             )
         except Exception as exc:  # noqa: BLE001
             error = ShimError(502, "upstream_protocol_error", f"codex-shim: unreadable answer from {flow.request.pretty_host}: {exc!r}")
+        if sink is not None:
+            sink.http_error(error)
+            return
         self._answer(flow, error)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._idle.forget(flow)
+        sink = self._sinks.pop(flow.id, None)
         if self._upstreams.pop(flow.id, None) is not None:
             redact(flow)
+        if sink is not None:
+            reason = flow.error.msg if flow.error else "connection lost"
+            sink.broken(f"codex-shim: the provider at {flow.request.pretty_host} failed: {reason}")
 
 
 def allow_pattern(hosts: frozenset[str]) -> str:

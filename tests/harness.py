@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,101 @@ def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: flo
          "-C", str(workdir), "-m", model, prompt],
         capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
     )
+
+
+class AppServer:
+    """`codex app-server` (what Codex Desktop drives) over stdio JSON-RPC, with bounded waits."""
+
+    def __init__(self, proxy: Mitmdump, home: Path, extra_env: dict[str, str] | None = None) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.workdir = home / "work"
+        self.workdir.mkdir(exist_ok=True)
+        auth = home / "auth.json"
+        if not auth.exists():  # the app-server reads the key from its login, not the environment
+            auth.write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy-openai-key-for-tests"}))
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "CODEX_HOME": str(home),
+            "HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, "NO_PROXY": "",
+            "CODEX_CA_CERTIFICATE": str(proxy.ca), "OPENAI_API_KEY": "sk-dummy-openai-key-for-tests",
+            "RUST_LOG": "error", **(extra_env or {}),
+        }
+        self.proc = subprocess.Popen([str(codex_binary()), "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
+        self._next_id = 0
+        self.notifications: list[dict[str, Any]] = []
+        self._lines: "queue.Queue[str]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+
+    def _next_message(self, deadline: float) -> dict[str, Any]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("codex app-server went quiet")
+        return json.loads(self._lines.get(timeout=remaining))
+
+    def request(self, method: str, params: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        self._next_id += 1
+        ident = self._next_id
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"id": ident, "method": method, "params": params}) + "\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._next_message(deadline)
+            if message.get("id") == ident and "method" not in message:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return dict(message.get("result") or {})
+            self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        if "method" in message and "id" in message:  # a server request (approval...): decline politely
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"id": message["id"], "result": {"decision": "approved"}}) + "\n")
+        elif "method" in message:
+            self.notifications.append(message)
+
+    def start(self, model: str) -> str:
+        self.request("initialize", {"clientInfo": {"name": "codex-shim-tests", "version": "1.0"}})
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"method": "initialized"}) + "\n")
+        result = self.request("thread/start", {"model": model, "cwd": str(self.workdir), "approvalPolicy": "never",
+                                               "sandbox": "danger-full-access"})
+        return str(result["thread"]["id"])
+
+    def turn(self, thread_id: str, text: str, model: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Run one turn to completion; returns the notifications it produced."""
+        start = len(self.notifications)
+        self.request("turn/start", {"threadId": thread_id, "model": model, "input": [{"type": "text", "text": text}]})
+        deadline = time.monotonic() + timeout
+        while not any(n["method"] == "turn/completed" for n in self.notifications[start:]):
+            self._handle(self._next_message(deadline))
+        return self.notifications[start:]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def agent_text(notifications: list[dict[str, Any]]) -> str:
+    """The agent messages of a turn, joined."""
+    texts = []
+    for note in notifications:
+        item = (note.get("params") or {}).get("item") or {}
+        if note["method"] == "item/completed" and item.get("type") == "agentMessage":
+            texts.append(str(item.get("text", "")))
+    return "\n".join(texts)
+
+
+def turn_error(notifications: list[dict[str, Any]]) -> Any:
+    for note in notifications:
+        if note["method"] == "turn/completed":
+            return (note.get("params") or {}).get("turn", {}).get("error")
+    return None

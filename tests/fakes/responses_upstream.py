@@ -20,7 +20,10 @@ _ALLOWED_TOP = {
 
 
 class ScriptedResponsesModel:
-    def __init__(self) -> None:
+    def __init__(self, api_key: str = API_KEY, strict: bool = True, total_tokens: bool = False) -> None:
+        self.total_tokens = total_tokens
+        self.api_key = api_key
+        self.strict = strict  # OpenAI itself accepts Codex's own fields; other servers refuse them
         self.errors: list[str] = []
         self.issued: set[str] = set()
         self.turn = 0
@@ -28,7 +31,7 @@ class ScriptedResponsesModel:
     def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if not path.endswith("/responses"):
             return Reply.json(404, {"error": {"message": f"no route {path}"}})
-        if headers.get("authorization") != f"Bearer {API_KEY}":
+        if headers.get("authorization") != f"Bearer {self.api_key}":
             return Reply.json(401, {"error": {"message": "No auth credentials found", "code": 401}})
         request = json.loads(body)
         problem = self.validate(request)
@@ -40,10 +43,10 @@ class ScriptedResponsesModel:
 
     def validate(self, request: dict[str, Any]) -> str | None:
         extra = set(request) - _ALLOWED_TOP
-        if extra:
+        if extra and self.strict:
             return f"Unrecognized request argument supplied: {sorted(extra)[0]}"
         for item in request.get("input") or []:
-            if "internal_chat_message_metadata_passthrough" in item:
+            if "internal_chat_message_metadata_passthrough" in item and self.strict:
                 return "Unrecognized key in input item: internal_chat_message_metadata_passthrough"
             if item.get("type") == "reasoning" and item.get("encrypted_content") not in self.issued:
                 return "Invalid 'input[].encrypted_content': could not decrypt reasoning item"
@@ -58,7 +61,7 @@ class ScriptedResponsesModel:
             events.append({"type": kind, "sequence_number": seq, **fields})
             seq += 1
 
-        rid = f"resp_fake_{self.turn}"
+        rid = f"resp_fake_{self.turn}_{id(request)}"
         emit("response.created", response={"id": rid, "object": "response", "status": "in_progress", "output": []})
         enc = f"fake-encrypted-{self.turn}"
         self.issued.add(enc)
@@ -83,9 +86,10 @@ class ScriptedResponsesModel:
             emit("response.output_item.added", output_index=1, item={**call, "arguments": "", "status": "in_progress"})
             emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1, delta=args)
             emit("response.output_item.done", output_index=1, item=call)
-        # Like some servers: usage without total_tokens.
-        emit("response.completed", response={"id": rid, "object": "response", "status": "completed", "output": [],
-                                             "usage": {"input_tokens": 500, "output_tokens": 20, "input_tokens_details": {"cached_tokens": 100}}})
+        usage: dict[str, Any] = {"input_tokens": 500, "output_tokens": 20, "input_tokens_details": {"cached_tokens": 100}}
+        if self.total_tokens:  # OpenAI sends it; some other servers do not
+            usage["total_tokens"] = 520
+        emit("response.completed", response={"id": rid, "object": "response", "status": "completed", "output": [], "usage": usage})
         return "".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events).encode()
 
 

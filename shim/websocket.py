@@ -1,0 +1,163 @@
+"""BYOK turns on Codex's WebSocket transport.
+
+Codex 0.169 opens a WebSocket to the Responses URL first. Two cases:
+
+* The socket is opened for a BYOK model (its upgrade names the model in
+  `x-codex-turn-metadata`): the router answers the upgrade with 426, and Codex falls back to
+  HTTPS at once (sticky for the session) instead of retrying for ~6 s. No OpenAI host is needed.
+* The socket is already open to OpenAI for a native model and the user switches to a BYOK model:
+  the `response.create` for the BYOK model is dropped before it reaches OpenAI and answered on
+  the same socket. The upstream call runs as a mitmproxy client replay (so upstream TLS options
+  apply and mitmweb shows the exchange), and its translated events are injected as WebSocket
+  text frames, one event per frame, as OpenAI sends them.
+
+State: our `response.completed` carries an empty `id`, so Codex never sends a BYOK turn as an
+increment (`previous_response_id` + new items) — it always sends the full context, and native
+turns after it start afresh too. Codex sent full context on a model switch in every run we
+observed; should a BYOK turn still arrive incremental, we answer `previous_response_not_found`,
+which makes Codex resend it whole. Native frames pass untouched in both directions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from mitmproxy import connection, ctx, http
+from mitmproxy.addons.clientplayback import ReplayHandler
+
+from .addon import CodexShim, failed_stream
+from .config import ModelRoute
+from .errors import RequestError, ShimError
+from .responses_stream import ResponseStream
+from .sse import SSEDecoder
+
+log = logging.getLogger("codex_shim")
+
+_TERMINAL = ('"response.created"', '"response.completed"', '"response.failed"', '"response.incomplete"')
+
+
+class SocketTurn:
+    """One BYOK turn answered on a native socket: receives Responses SSE, sends frames."""
+
+    def __init__(self, socket: http.HTTPFlow, model: str) -> None:
+        self.socket = socket
+        self.model = model
+        self.decoder = SSEDecoder()
+        self.handler: ReplayHandler | None = None
+        self.finished = False
+
+    def send(self, frame: str) -> None:
+        if not self.socket.live:
+            return
+        ctx.master.commands.call("inject.websocket", self.socket, True, frame.encode(), True)
+
+    def events(self, sse: bytes) -> None:
+        for _, data in self.decoder.feed(sse):
+            if any(marker in data for marker in _TERMINAL):
+                data = _without_response_id(data)
+                self.finished = self.finished or '"response.created"' not in data
+            self.send(data)
+
+    def http_error(self, error: ShimError) -> None:
+        if error.as_stream:
+            self.events(failed_stream(error, self.model).content or b"")
+            return
+        self.finished = True
+        self.send(json.dumps({
+            "type": "error",
+            "status": error.status,
+            "error": {"type": "invalid_request_error", "code": error.code, "message": error.message},
+            "headers": {"retry-after": error.retry_after} if error.retry_after else {},
+        }))
+
+    def broken(self, reason: str) -> None:
+        if self.finished:
+            return
+        builder = ResponseStream(self.model)
+        builder.fail("upstream_connection_error", reason)  # retried by Codex
+        self.events(builder.drain())
+
+    def cut(self) -> bool:
+        if self.handler is None:
+            return False
+        for io in self.handler.transports.values():
+            if io.handler is not None:
+                io.handler.cancel("idle timeout")
+        return True
+
+
+def _without_response_id(data: str) -> str:
+    """Empty the response id so Codex sends full context next turn (see module docstring)."""
+    event = json.loads(data)
+    response = event.get("response")
+    if isinstance(response, dict):
+        response["id"] = ""
+    return json.dumps(event, ensure_ascii=False)
+
+
+class WebSocketTurns:
+    """Serves BYOK `response.create` messages that arrive on a socket opened for a native model."""
+
+    def __init__(self, shim: CodexShim) -> None:
+        self.shim = shim
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        if message.injected or not message.from_client or not message.is_text:
+            return
+        content = message.content
+        if b'"response.create"' not in content and b'"response.processed"' not in content:
+            return
+        if flow.metadata.get("codex_shim", {}).get("route") != "websocket":
+            return
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError:
+            return
+        if not isinstance(data, dict):
+            return
+        if data.get("type") == "response.processed":
+            if not data.get("response_id"):
+                message.drop()  # acknowledges one of our turns; OpenAI never saw it
+            return
+        route = self.shim.routes.get(data.get("model")) if data.get("type") == "response.create" else None
+        if route is None:
+            return
+        message.drop()
+        flow.comment = f"codex-shim: BYOK turns for {route.model} answered on this socket"
+        self._serve(flow, data, route)
+
+    def _serve(self, socket: http.HTTPFlow, data: dict[str, Any], route: ModelRoute) -> None:
+        turn = SocketTurn(socket, route.model)
+        if data.get("generate") is False:  # prewarm: nothing to generate
+            builder = ResponseStream(route.model)
+            builder.start()
+            builder.complete()
+            turn.events(builder.drain())
+            return
+        if data.get("previous_response_id"):
+            turn.http_error(ShimError(400, "previous_response_not_found", "codex-shim: send the full context for BYOK turns"))
+            return
+        body = {k: v for k, v in data.items() if k not in ("type", "previous_response_id", "generate")}
+        body["stream"] = True
+        upstream = http.HTTPFlow(socket.client_conn, connection.Server(address=None))
+        upstream.request = socket.request.copy()
+        try:
+            self.shim.prepare_upstream(upstream, body, route, sink=turn)
+        except RequestError as exc:
+            turn.http_error(ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
+            return
+        except Exception as exc:  # noqa: BLE001 - an addon bug must not hang Codex
+            log.exception("codex-shim: failed to translate a WebSocket turn")
+            turn.http_error(ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
+            return
+        upstream.server_conn.address = (upstream.request.host, upstream.request.port)
+        turn.handler = ReplayHandler(upstream, ctx.options)
+        task = asyncio.get_running_loop().create_task(turn.handler.replay())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
