@@ -1,9 +1,15 @@
 """The one place that writes Responses stream events.
 
-Provider event mappers call `text_delta`, `reasoning_delta`, `tool_call`, `set_usage`, then
-`complete` or `fail`; this builder owns sequence numbers, output indexes, item ids, the
-added/done pairs and the final `response.completed` Codex insists on. Events are encoded as they
-happen and collected with `drain()`, so nothing waits for the whole answer.
+Provider event mappers call `text_delta`, `reasoning_delta` / `reasoning_done` /
+`opaque_reasoning`, `tool_call` / `finish_tool_call`, `set_usage`, then `complete` or `fail`;
+this builder owns sequence numbers, output indexes, item ids, the added/done pairs and the final
+`response.completed` Codex insists on. Events are encoded as they happen and collected with
+`drain()`, so nothing waits for the whole answer.
+
+Codex builds its history from `response.output_item.done` events in the order they arrive, so a
+provider that knows where an item ends (a reasoning block, a tool call) should say so
+(`reasoning_done`, `finish_tool_call`); anything still open is closed, in output order, by
+`complete`.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +35,13 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     reasoning_tokens: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": self.cached_tokens, "cache_write_tokens": 0},
+            "input_tokens_details": {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens},
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
             "total_tokens": self.input_tokens + self.output_tokens,
@@ -70,13 +76,11 @@ class ResponseStream:
         self,
         model: str,
         tool_names: ToolNames | None = None,
-        reasoning_carrier: Callable[[str], str | None] | None = None,
         parallel_tool_calls: bool = True,
     ) -> None:
         self.response_id = new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
-        self._carrier = reasoning_carrier
         self._parallel = parallel_tool_calls
         self._created_at = int(time.time())
         self._seq = 0
@@ -87,6 +91,7 @@ class ResponseStream:
         self._reasoning: _Text | None = None
         self._message: _Text | None = None
         self._tools: dict[object, _ToolCall] = {}
+        self._finished_tools: set[object] = set()
         self.usage = Usage()
         self.started = False
         self.finished = False
@@ -127,6 +132,32 @@ class ResponseStream:
             output_index=self._reasoning.output_index,
             summary_index=0,
             delta=text,
+        )
+
+    def reasoning_done(self, encrypted_content: str | None = None) -> None:
+        """Close the open reasoning item, carrying `encrypted_content` (the provider's state to
+        replay). With no item open (nothing visible was streamed) the payload still gets an item,
+        with an empty summary; with neither, nothing happens."""
+        if self.finished:
+            return
+        if self._reasoning is not None:
+            self._close_reasoning(encrypted_content)
+        elif encrypted_content:
+            self.opaque_reasoning(encrypted_content)
+
+    def opaque_reasoning(self, encrypted_content: str) -> None:
+        """A reasoning item with nothing to show (`summary: []`) that carries `encrypted_content`,
+        e.g. a redacted thinking block. Codex keeps it in history and sends it back verbatim."""
+        if self.finished:
+            return
+        self.start()
+        self._close_reasoning()
+        self._close_message()
+        index = self._claim_index()
+        item_id = new_id("rs")
+        self._emit("response.output_item.added", output_index=index, item={"id": item_id, "type": "reasoning", "summary": []})
+        self._finish_item(
+            index, {"id": item_id, "type": "reasoning", "summary": [], "encrypted_content": encrypted_content}
         )
 
     def text_delta(self, text: str) -> None:
@@ -173,12 +204,15 @@ class ResponseStream:
         name: str | None = None,
         arguments: str = "",
     ) -> None:
-        """Open or extend the tool call `key`; it is announced once its name is known."""
+        """Open or extend the tool call `key`; it is announced once its name is known.
+        Deltas for a call already closed with `finish_tool_call` are ignored."""
         if self.finished:
             return
         self.start()
         call = self._tools.get(key)
         if call is None:
+            if key in self._finished_tools:
+                return
             call = self._tools[key] = _ToolCall(upstream_name=name or None, call_id=call_id or None)
         else:
             if name and not call.upstream_name:
@@ -197,8 +231,22 @@ class ResponseStream:
                 delta=arguments,
             )
 
+    def finish_tool_call(self, key: object) -> None:
+        """Close the tool call `key` now (its arguments are complete), so its `.done` event comes
+        out in stream order rather than at `complete`. Unknown keys are ignored."""
+        if self.finished:
+            return
+        call = self._tools.pop(key, None)
+        if call is None:
+            return
+        self._finished_tools.add(key)
+        if not call.announced:
+            self.fail("upstream_protocol_error", "the provider streamed a tool call without a name")
+            return
+        self._close_tool(call)
+
     def has_tool_call(self, key: object) -> bool:
-        return key in self._tools
+        return key in self._tools or key in self._finished_tools
 
     def set_usage(
         self,
@@ -206,14 +254,18 @@ class ResponseStream:
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         cached_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
     ) -> None:
+        """Token counts so far; `input_tokens` includes the cached and cache-written ones."""
         if input_tokens is not None:
             self.usage.input_tokens = int(input_tokens)
         if output_tokens is not None:
             self.usage.output_tokens = int(output_tokens)
         if cached_tokens is not None:
             self.usage.cached_tokens = int(cached_tokens)
+        if cache_write_tokens is not None:
+            self.usage.cache_write_tokens = int(cache_write_tokens)
         if reasoning_tokens is not None:
             self.usage.reasoning_tokens = int(reasoning_tokens)
 
@@ -297,7 +349,7 @@ class ResponseStream:
         self._output_indexes.insert(position, output_index)
         self._emit("response.output_item.done", output_index=output_index, item=item)
 
-    def _close_reasoning(self) -> None:
+    def _close_reasoning(self, encrypted_content: str | None = None) -> None:
         reasoning, self._reasoning = self._reasoning, None
         if reasoning is None:
             return
@@ -310,9 +362,8 @@ class ResponseStream:
             "type": "reasoning",
             "summary": [{"type": "summary_text", "text": text}],
         }
-        carried = self._carrier(text) if self._carrier else None
-        if carried:
-            item["encrypted_content"] = carried
+        if encrypted_content:
+            item["encrypted_content"] = encrypted_content
         self._finish_item(reasoning.output_index, item)
 
     def _close_message(self) -> None:

@@ -93,10 +93,26 @@ def test_codex_replays_signed_thinking_through_two_tool_turns(tmp_path: Path) ->
     assert second[-2]["content"][0] == {"type": "thinking", "thinking": "Round 1: run the tool… ✓",
                                         "signature": next(iter(model.issued))}
     loop = [t for t in third if t["role"] == "assistant"]
+    # the redacted block came back from a reasoning item with an empty summary: nothing was shown
     assert [b["type"] for b in loop[-1]["content"]] == ["redacted_thinking", "thinking", "tool_use"]
+    assert loop[-1]["content"][0]["data"] in model.redacted
+    assert "redacted" not in result.stderr.lower()
     assert loop[-2]["content"] == second[-2]["content"]  # earlier turn replayed unchanged
     assert "marker-0-42" in results_of(third[-3])[0] and "marker-1-42" in results_of(third[-1])[0]
     assert "marker-1-42" in result.stdout
     for request in requests:
         assert_cache_breakpoints(request)
         json.dumps(request)  # recorded as sent
+
+
+def test_codex_keeps_interleaved_thinking_and_calls_in_stream_order(tmp_path: Path) -> None:
+    """thinking, call, thinking, call in one answer: Codex records items in .done order, so each
+    call must be done at its block end for the next request to replay the blocks in place."""
+    model = ScriptedAnthropicModel()
+    result, requests = run(tmp_path, model, "INTERLEAVED: run both commands.", effort="low")
+    assert "first-42" in result.stdout and "second-56" in result.stdout
+    assert len(requests) == 2
+    turn = merged_turns(requests[1]["messages"])[-2]
+    assert [b["type"] for b in turn["content"]] == ["thinking", "tool_use", "thinking", "tool_use"]
+    assert [b["thinking"] for b in turn["content"][::2]] == ["Step 1: first ✓", "Step 2: second ✓"]
+    assert [b["id"] for b in turn["content"][1::2]] == ["toolu_1_0", "toolu_1_1"]

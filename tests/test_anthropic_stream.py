@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from shim import carrier
 from shim.config import ModelRoute
 from shim.providers import PROVIDERS, anthropic
+from shim.responses_stream import ResponseStream
 from shim.sse import SSEDecoder
 from shim.tool_names import ToolNames
 
@@ -84,14 +85,15 @@ def test_fixtures_are_real_anthropic_events(name: str) -> None:
             ANTHROPIC_EVENT.validate_json(data)
 
 
-def test_text_answer_completes_with_usage_counting_cache() -> None:
+def test_text_answer_completes_with_usage_counting_cache_reads_and_writes() -> None:
     events = translate([fixture("text.sse")])
     assert [i["content"][0]["text"] for i in done_items(events)] == ["Hello wörld — ✓ done"]
     final = events[-1]
     assert final["type"] == "response.completed"
+    # 12 fresh + 188 written to the cache + 1000 read from it
     assert final["response"]["usage"] == {
         "input_tokens": 1200,
-        "input_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 188},
         "output_tokens": 34,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 1234,
@@ -121,15 +123,72 @@ def test_parallel_tool_calls_keep_ids_order_and_namespaces() -> None:
     assert events[-1]["response"]["usage"]["input_tokens"] == 1200
 
 
-def test_redacted_and_plain_thinking_travel_together_in_order() -> None:
+def test_redacted_thinking_is_a_reasoning_item_with_no_summary_before_the_plain_one() -> None:
     events = translate([fixture("redacted_thinking.sse")])
-    reasoning, message = done_items(events)
-    blocks = carrier.unwrap("anthropic", reasoning["encrypted_content"])["blocks"]  # type: ignore[index]
-    assert [b["type"] for b in blocks] == ["redacted_thinking", "thinking"]
-    assert blocks[0]["data"].startswith("EmwKAhgBEgy3")
-    assert blocks[1] == {"type": "thinking", "thinking": "Second block.", "signature": "Sig2=="}
-    assert reasoning["summary"][0]["text"] == f"{anthropic.REDACTED_SUMMARY}\n\nSecond block."
+    redacted, thinking, message = done_items(events)
+    assert redacted["summary"] == []  # nothing made up for the user to read
+    (block,) = carrier.unwrap("anthropic", redacted["encrypted_content"])["blocks"]  # type: ignore[index]
+    assert block["type"] == "redacted_thinking" and block["data"].startswith("EmwKAhgBEgy3")
+    assert thinking["summary"] == [{"type": "summary_text", "text": "Second block."}]
+    assert carrier.unwrap("anthropic", thinking["encrypted_content"]) == {
+        "blocks": [{"type": "thinking", "thinking": "Second block.", "signature": "Sig2=="}]
+    }
     assert message["content"][0]["text"] == "Answer."
+    # the redacted item streams no summary events: only the plain one does
+    rs_ids = {e["item_id"] for e in events if e["type"].startswith("response.reasoning_summary")}
+    assert rs_ids == {thinking["id"]}
+
+
+def test_redacted_only_reasoning_round_trips_into_the_next_request() -> None:
+    data = "EmwKAhgBEgy3va3pzix"
+    stream = (
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        + ev("content_block_start", index=0, content_block={"type": "redacted_thinking", "data": data})
+        + ev("content_block_stop", index=0)
+        + tool_block(1, "toolu_R", '{"cmd":"ls"}')
+        + ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})
+        + ev("message_stop")
+    )
+    events = translate([stream])
+    added = [e["item"] for e in of_type(events, "response.output_item.added")]
+    assert added[0] == {"id": added[0]["id"], "type": "reasoning", "summary": []}
+    reasoning, call = done_items(events)
+    assert reasoning["summary"] == [] and reasoning["encrypted_content"]
+    # Codex sends the items back as they were done; the next request replays the block in place.
+    history = [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
+        {k: v for k, v in reasoning.items() if k != "id"},
+        {k: v for k, v in call.items() if k not in ("id", "status")},
+        {"type": "function_call_output", "call_id": "toolu_R", "output": "a b"},
+    ]
+    body = {"model": "claude-slug", "input": history, "reasoning": {"effort": "low"}, "tools": [
+        {"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {}}}]}
+    request = PROVIDERS["anthropic"].build(body, ROUTE, "k").body
+    assert "thinking" in request
+    assert request["messages"][1]["content"] == [
+        {"type": "redacted_thinking", "data": data},
+        {"type": "tool_use", "id": "toolu_R", "name": "exec_command", "input": {"cmd": "ls"}},
+    ]
+
+
+def test_thinking_without_visible_text_still_gets_its_own_item() -> None:
+    stream = (
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        + ev("content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""})
+        + ev("content_block_delta", index=0, delta={"type": "signature_delta", "signature": "SigOmitted"})
+        + ev("content_block_stop", index=0)
+        + ev("content_block_start", index=1, content_block={"type": "text", "text": ""})
+        + ev("content_block_delta", index=1, delta={"type": "text_delta", "text": "Hi."})
+        + ev("content_block_stop", index=1)
+        + ev("message_delta", delta={"stop_reason": "end_turn"}, usage={"output_tokens": 9})
+        + ev("message_stop")
+    )
+    reasoning, message = done_items(translate([stream]))
+    assert reasoning["summary"] == []
+    assert carrier.unwrap("anthropic", reasoning["encrypted_content"]) == {
+        "blocks": [{"type": "thinking", "thinking": "", "signature": "SigOmitted"}]
+    }
+    assert message["content"][0]["text"] == "Hi."
 
 
 def ev(kind: str, **fields: Any) -> bytes:
@@ -153,7 +212,7 @@ def tool_block(index: int, tool_id: str, arguments: str) -> bytes:
     )
 
 
-def test_interleaved_thinking_gives_one_carrier_per_reasoning_item() -> None:
+def test_interleaved_thinking_items_are_done_in_stream_order_one_carrier_each() -> None:
     stream = (
         ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
         + thinking_block(0, "First.", "SigA") + tool_block(1, "toolu_A", '{"cmd":"a"}')
@@ -161,10 +220,17 @@ def test_interleaved_thinking_gives_one_carrier_per_reasoning_item() -> None:
         + ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})
         + ev("message_stop")
     )
-    done = of_type(translate([stream]), "response.output_item.done")
-    # The builder closes tool calls only at the end, so .done order differs; output_index is right.
-    items = [e["item"] for e in sorted(done, key=lambda e: e["output_index"])]
+    events = translate([stream])
+    done = of_type(events, "response.output_item.done")
+    # Codex records items in .done order: each block is done at its content_block_stop.
+    assert [e["output_index"] for e in done] == [0, 1, 2, 3]
+    items = [e["item"] for e in done]
     assert [i["type"] for i in items] == ["reasoning", "function_call", "reasoning", "function_call"]
+    assert [i["call_id"] for i in items[1::2]] == ["toolu_A", "toolu_B"]
+    assert events[-1]["response"]["output"] == items
+    # the first call is done before the second reasoning item even starts
+    kinds = [(e["type"], e.get("output_index")) for e in events]
+    assert kinds.index(("response.output_item.done", 1)) < kinds.index(("response.output_item.added", 2))
     carried = [carrier.unwrap("anthropic", i["encrypted_content"]) for i in items[::2]]
     assert [c["blocks"] for c in carried if c] == [
         [{"type": "thinking", "thinking": "First.", "signature": "SigA"}],
@@ -258,3 +324,33 @@ def test_custom_tool_input_comes_back_as_the_raw_string() -> None:
     (item,) = done_items(translate([stream], table))
     assert item["type"] == "custom_tool_call"
     assert item["input"] == patch
+
+
+def test_tool_use_without_a_name_fails_at_its_block_end() -> None:
+    stream = (
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        + ev("content_block_start", index=0, content_block={"type": "tool_use", "id": "toolu_X", "input": {}})
+        + ev("content_block_stop", index=0)
+        + ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})
+        + ev("message_stop")
+    )
+    events = translate([stream])
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["error"]["code"] == "upstream_protocol_error"
+
+
+def test_a_finished_tool_call_ignores_late_deltas_and_is_not_closed_twice() -> None:
+    builder = ResponseStream("m", tool_names=names())
+    builder.tool_call("k", call_id="call_1", name="exec_command", arguments='{"cmd":"ls"}')
+    builder.finish_tool_call("k")
+    builder.tool_call("k", arguments="garbage")
+    builder.finish_tool_call("k")
+    builder.finish_tool_call("never-opened")
+    builder.complete()
+    events = [json.loads(d) for _, d in SSEDecoder().feed(builder.drain())]
+    for event in events:
+        validate_responses_event(event)
+    assert len(of_type(events, "response.function_call_arguments.delta")) == 1  # the one at announce
+    (call,) = done_items(events)
+    assert call["arguments"] == '{"cmd":"ls"}'
+    assert events[-1]["type"] == "response.completed" and events[-1]["response"]["output"] == [call]

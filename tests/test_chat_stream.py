@@ -344,6 +344,33 @@ def test_reasoning_encrypted_content_round_trips_through_the_chat_carrier():
     assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "Thinking about it… ✓"}
 
 
+def test_reasoning_only_answer_carries_its_text_at_the_finish():
+    events = translate(sse([chunk({"reasoning_content": "only "}), chunk({"reasoning_content": "thought"}), chunk(finish="stop")]))
+    (reasoning,) = done_items(events)
+    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "only thought"}
+
+
+def test_reasoning_before_a_tool_call_is_carried_on_its_own_item():
+    events = translate(sse([chunk({"reasoning_content": "run it"}), call_start(0, "call_A", "exec_command", "{}"), chunk(finish="tool_calls")]))
+    reasoning, call = done_items(events)
+    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "run it"}
+    assert call["call_id"] == "call_A"
+
+
+def test_reasoning_resumed_after_text_is_a_second_item_carrying_only_its_own_text():
+    events = translate(sse([
+        chunk({"reasoning_content": "first"}),
+        chunk({"content": "Answer."}),
+        chunk({"reasoning_content": "second"}),
+        chunk(finish="stop"),
+    ]))
+    first, message, second = done_items(events)
+    assert [r["summary"][0]["text"] for r in (first, second)] == ["first", "second"]
+    assert carrier.unwrap("chat", first["encrypted_content"]) == {"reasoning_content": "first"}
+    assert carrier.unwrap("chat", second["encrypted_content"]) == {"reasoning_content": "second"}
+    assert message["content"][0]["text"] == "Answer."
+
+
 def test_openrouter_style_reasoning_field_is_reasoning_too():
     events = translate(sse([chunk({"reasoning": "hmm"}), chunk({"content": "ok"}), chunk(finish="stop")]))
     assert [item["type"] for item in done_items(events)] == ["reasoning", "message"]

@@ -1,9 +1,10 @@
 """Anthropic Messages API provider (Claude).
 
 Two pieces, like the chat provider: `map_request` turns a Responses request into a Messages
-request, and `AnthropicEventMapper` turns Messages stream events into builder calls. Signed
-`thinking` / `redacted_thinking` blocks travel through Codex inside the reasoning item's carrier
-and are replayed verbatim, in place, so tool loops with extended thinking keep working.
+request, and `AnthropicEventMapper` turns Messages stream events into builder calls. Each signed
+`thinking` / `redacted_thinking` block becomes one reasoning item whose carrier holds the block (a
+redacted one shows no summary); Codex replays the items verbatim, in place, so tool loops with
+extended thinking keep working.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ API_VERSION = "2023-06-01"
 CACHE = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4
 CONTINUE_TEXT = "(continuing)"
-# Shown as the reasoning summary when a block has no readable text (redacted or omitted thinking).
-REDACTED_SUMMARY = "[redacted thinking]"
 
 THINKING_BUDGETS = {"low": 4000, "medium": 10000, "high": 24000, "xhigh": 32000}
 MIN_THINKING_BUDGET = 1024
@@ -457,20 +456,15 @@ class _Block:
 
 
 class AnthropicEventMapper:
-    """Messages stream events -> builder calls; owns the builder so it can carry thinking blocks."""
+    """Messages stream events -> builder calls: each thinking or tool_use block is one output
+    item, closed at its content_block_stop so Codex records the items in stream order."""
 
     def __init__(self, model: str, names: ToolNames, parallel: bool = True) -> None:
-        self.builder = ResponseStream(model, tool_names=names, reasoning_carrier=self._carry, parallel_tool_calls=parallel)
+        self.builder = ResponseStream(model, tool_names=names, parallel_tool_calls=parallel)
         self.stop_reason: str | None = None
         self.stopped = False
         self._blocks: dict[int, _Block] = {}
-        self._finished_thinking: list[dict[str, Any]] = []
         self._usage: dict[str, int] = {}
-
-    def _carry(self, _summary: str) -> str | None:
-        """Called by the builder when a reasoning item closes: attach the blocks it stands for."""
-        blocks, self._finished_thinking = self._finished_thinking, []
-        return carrier.wrap(CARRIER_KIND, {"blocks": blocks}) if blocks else None
 
     def on_event(self, event: str, data: str) -> None:
         if not data:
@@ -524,15 +518,18 @@ class AnthropicEventMapper:
         # citations_delta and unknown deltas carry nothing Codex can use
 
     def _on_content_block_stop(self, payload: dict[str, Any]) -> None:
-        state = self._blocks.pop(int(payload.get("index", 0)), None)
-        if state is None or state.kind not in _THINKING_TYPES:
+        index = int(payload.get("index", 0))
+        state = self._blocks.pop(index, None)
+        if state is None:
             return
-        if not state.thinking:
-            # The builder opens a reasoning item only for visible text; a block without any
-            # (redacted, or thinking display omitted) still needs an item to carry it.
-            self._reasoning_separator()
-            self.builder.reasoning_delta(REDACTED_SUMMARY)
-        self._finished_thinking.append(state.as_replay())
+        if state.kind == "tool_use":
+            self.builder.finish_tool_call(("tool", index))
+        elif state.kind in _THINKING_TYPES:
+            carried = carrier.wrap(CARRIER_KIND, {"blocks": [state.as_replay()]})
+            if state.kind == "redacted_thinking":
+                self.builder.opaque_reasoning(carried)
+            else:  # thinking whose display is omitted streamed no text: its item has no summary
+                self.builder.reasoning_done(carried)
 
     def _on_message_delta(self, payload: dict[str, Any]) -> None:
         reason = (payload.get("delta") or {}).get("stop_reason")
@@ -553,15 +550,8 @@ class AnthropicEventMapper:
 
     def _thinking_text(self, state: _Block, text: str) -> None:
         if text:
-            if not state.thinking:
-                self._reasoning_separator()
             state.thinking.append(text)
             self.builder.reasoning_delta(text)
-
-    def _reasoning_separator(self) -> None:
-        """Back-to-back thinking blocks share one reasoning item; keep their texts apart."""
-        if self._finished_thinking:
-            self.builder.reasoning_delta("\n\n")
 
     def _take_usage(self, usage: Any) -> None:
         if not isinstance(usage, dict):
@@ -575,6 +565,7 @@ class AnthropicEventMapper:
         self.builder.set_usage(
             input_tokens=fresh + read + written,
             cached_tokens=read,
+            cache_write_tokens=written,
             output_tokens=self._usage.get("output_tokens", 0),
         )
 

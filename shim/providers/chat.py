@@ -39,12 +39,7 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
     parallel = bool(body.get("parallel_tool_calls", True))
 
     def new_builder() -> ResponseStream:
-        return ResponseStream(
-            body.get("model") or route.model,
-            tool_names=names,
-            reasoning_carrier=_carry_reasoning,
-            parallel_tool_calls=parallel,
-        )
+        return ResponseStream(body.get("model") or route.model, tool_names=names, parallel_tool_calls=parallel)
 
     def new_translator() -> StreamTranslator:
         builder = new_builder()
@@ -64,10 +59,6 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
         new_translator=new_translator,
         convert_json=convert_json,
     )
-
-
-def _carry_reasoning(text: str) -> str | None:
-    return carrier.wrap(CARRIER_KIND, {"reasoning_content": text}) if text else None
 
 
 # -- request mapping -------------------------------------------------------------------------
@@ -340,6 +331,7 @@ class ChatEventMapper:
         self._keys_by_id: dict[str, object] = {}
         self._ids_by_key: dict[object, str] = {}
         self._anonymous = 0
+        self._reasoning: list[str] = []
 
     def on_event(self, event: str, data: str) -> None:
         if data == "[DONE]":
@@ -367,12 +359,17 @@ class ChatEventMapper:
             delta = choice.get("delta") or choice.get("message") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
+                self._reasoning.append(reasoning)
                 builder.reasoning_delta(reasoning)
             content = delta.get("content")
             if isinstance(content, str) and content:
+                self._end_reasoning()
                 builder.text_delta(content)
-            for position, call in enumerate(delta.get("tool_calls") or ()):
-                self._tool_delta(position, call)
+            tool_calls = delta.get("tool_calls")
+            if tool_calls:
+                self._end_reasoning()
+                for position, call in enumerate(tool_calls):
+                    self._tool_delta(position, call)
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         usage = chunk.get("usage")
@@ -409,7 +406,15 @@ class ChatEventMapper:
         self._last_key = key
         self.builder.tool_call(key, call_id=call_id, name=name, arguments=function.get("arguments") or "")
 
+    def _end_reasoning(self) -> None:
+        """The reasoning so far ends: its item carries the text, for the provider to get back."""
+        if self._reasoning:
+            text = "".join(self._reasoning)
+            self._reasoning.clear()
+            self.builder.reasoning_done(carrier.wrap(CARRIER_KIND, {"reasoning_content": text}))
+
     def _finish(self) -> None:
+        self._end_reasoning()
         reason = self.finish_reason
         self.builder.complete("max_output_tokens" if reason == "length" else ("content_filter" if reason == "content_filter" else None))
 

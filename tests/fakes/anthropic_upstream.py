@@ -11,7 +11,9 @@ redacted_thinking block that this fake issued, unmodified.
 
 The "model" is scripted: on a user prompt it calls the shell tool Codex offers (once, or twice in
 parallel when the prompt says PARALLEL); with thinking it calls it a second time in sequence,
-opening that turn with a redacted_thinking block; then it answers with the tools' outputs.
+opening that turn with a redacted_thinking block; then it answers with the tools' outputs. With
+thinking and INTERLEAVED in the prompt it makes two calls in one turn, each after its own thinking
+block (interleaved thinking), and answers after that one round.
 """
 
 from __future__ import annotations
@@ -239,20 +241,24 @@ class ScriptedAnthropicModel:
             "model": request["model"], "stop_reason": None, "stop_sequence": None, "usage": USAGE_START,
         }), event("ping")]
         blocks: list[list[bytes]] = []
-        if thinking:
+        prompt = " ".join(block_text({"content": t["content"]}) for t in turns if t["role"] == "user")
+        interleaved = thinking and "INTERLEAVED" in prompt
+        if thinking and not interleaved:
             if rounds == 1:
                 blocks.append(self._redacted())
             blocks.append(self._thinking(f"Round {rounds + 1}: run the tool… ✓"))
-        done = is_tool_results(turns[-1]) and (rounds >= 2 or not thinking)
+        done = is_tool_results(turns[-1]) and (rounds >= 2 or not thinking or interleaved)
         if done:
             results = [block_text(b) for b in turns[-1]["content"]]
             text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results) + " — done ✓"
             blocks.append(_text_block(text))
             stop = "end_turn"
         else:
-            prompt = " ".join(block_text({"content": t["content"]}) for t in turns if t["role"] == "user")
-            commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if "PARALLEL" in prompt else [f"echo marker-{rounds}-$((6*7))"]
+            two = "PARALLEL" in prompt or interleaved
+            commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if two else [f"echo marker-{rounds}-$((6*7))"]
             for n, command in enumerate(commands):
+                if interleaved:
+                    blocks.append(self._thinking(f"Step {n + 1}: {command.split()[1].split('-')[0]} ✓"))
                 name, tool_input = shell_call(request, command)
                 blocks.append(_tool_block(f"toolu_{self.turn}_{n}", name, tool_input))
             stop = "tool_use"
