@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
+from . import compaction
 from .config import ConfigError, ModelRoute, config_path, load_config
 from .idle import IdleWatch, cut_upstream
 from .errors import RequestError, ShimError, from_upstream
@@ -33,7 +34,12 @@ _SECRET_HEADERS = ("authorization", "x-api-key", "api-key")
 
 
 def is_responses_path(path: str) -> bool:
-    return path.split("?", 1)[0].rstrip("/").endswith("/responses")
+    return path.split("?", 1)[0].rstrip("/").endswith(("/responses", "/responses/compact"))
+
+
+def is_legacy_compact(path: str) -> bool:
+    """`POST …/responses/compact`: the pre-v2 compaction call, answered with {"output": [items]}."""
+    return path.split("?", 1)[0].rstrip("/").endswith("/responses/compact")
 
 
 def turn_model(headers: http.Headers) -> str | None:
@@ -216,6 +222,12 @@ class CodexShim:
         if route is None:
             flow.metadata["codex_shim"] = {"route": "passthrough", "model": model}
             return
+        if is_legacy_compact(flow.request.path):
+            items = body.get("input")
+            if isinstance(items, str):
+                items = [{"type": "message", "role": "user", "content": items}]
+            body = {**body, "stream": True, "input": [*(items or []), {"type": "compaction_trigger"}]}
+            flow.metadata["codex_shim_legacy_compact"] = True
         try:
             self._route(flow, body, route)
         except RequestError as exc:
@@ -235,7 +247,15 @@ class CodexShim:
         provider = PROVIDERS.get(route.provider)
         if provider is None:
             raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
+        compacting = compaction.is_compaction_request(body)
+        body = compaction.prepare_request(body, compacting)
         upstream = provider.build(body, route, route.resolve_key())
+        if compacting:
+            make, convert = upstream.new_translator, upstream.convert_json
+            upstream.new_translator = lambda: compaction.CompactionTranslator(make())
+            if convert is not None:
+                upstream.convert_json = lambda answer: compaction.CompactionTranslator(None).rewrite(convert(answer), final=True)
+            flow.metadata["codex_shim_compaction"] = True
         req = flow.request
         req.method = "POST"
         req.url = upstream.url
@@ -286,7 +306,8 @@ class CodexShim:
         redact(flow)
         resp = flow.response
         is_sse = "text/event-stream" in resp.headers.get("content-type", "")
-        if 200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers:
+        streamable = is_sse and "content-encoding" not in resp.headers and "codex_shim_legacy_compact" not in flow.metadata
+        if 200 <= resp.status_code < 300 and streamable:
             translator = upstream.new_translator()
             resp.http_version = "HTTP/1.1"
             resp.headers = http.Headers(
@@ -336,6 +357,9 @@ class CodexShim:
                     sse = upstream.convert_json(json.loads(content))
                 if sink is not None:
                     sink.events(sse)
+                    return
+                if flow.metadata.get("codex_shim_legacy_compact"):
+                    flow.response = compaction.legacy_answer(sse)
                     return
                 flow.response = http.Response.make(200, sse, {"content-type": "text/event-stream; charset=utf-8"})
                 return

@@ -205,6 +205,15 @@ class AppServer:
             self._handle(self._next_message(deadline))
         return self.notifications[start:]
 
+    def compact(self, thread_id: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Manual /compact (Desktop's "compact" action); returns the notifications it produced."""
+        start = len(self.notifications)
+        self.request("thread/compact/start", {"threadId": thread_id})
+        deadline = time.monotonic() + timeout
+        while not any(n["method"] == "turn/completed" for n in self.notifications[start:]):
+            self._handle(self._next_message(deadline))
+        return self.notifications[start:]
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from shim import carrier
 from shim.sse import SSEDecoder
 from tests.fakes.chat_upstream import USAGE, chunk, sse
 from tests.fakes.http_server import FakeServer, Reply, ragged
@@ -86,12 +87,12 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, 
     assert KEY not in mitm.output()
 
 
-def ask(proxy: Mitmdump, model: str) -> tuple[int, bytes, bool]:
+def ask(proxy: Mitmdump, model: str, path: str = "/v1/responses") -> tuple[int, bytes, bool]:
     """POST a Responses request through the proxy; (status, body, whether the body arrived whole)."""
     target = proxy.args[proxy.args.index("--set", proxy.args.index("codex_shim_idle_timeout=2")) + 1].split("=")[1]
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
     body = json.dumps({"model": model, "stream": True, "input": "hi", "instructions": "be brief"})
-    conn.request("POST", f"http://{target}/v1/responses", body=body, headers={"content-type": "application/json", "authorization": "Bearer sk-codex-own"})
+    conn.request("POST", f"http://{target}{path}", body=body, headers={"content-type": "application/json", "authorization": "Bearer sk-codex-own"})
     resp = conn.getresponse()
     try:
         data, whole = resp.read(), True
@@ -185,3 +186,11 @@ def test_a_silent_upstream_is_cut_after_the_idle_timeout(proxy: tuple[Mitmdump, 
 def test_an_unreachable_upstream_is_an_error_not_a_hang(proxy: tuple[Mitmdump, FakeServer]) -> None:
     status, data, whole = ask(proxy[0], "byok-down")
     assert status >= 500
+
+
+def test_the_legacy_compact_endpoint_answers_with_a_compaction_item(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-ok", "/v1/responses/compact")
+    assert status == 200 and whole
+    (item,) = json.loads(data)["output"]
+    assert item["type"] == "compaction"
+    assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "Héllo wörld"}

@@ -117,7 +117,8 @@ USAGE = {
 class ScriptedChatModel:
     """The fake provider's behaviour; `thinking` turns on DeepSeek-style reasoning_content."""
 
-    def __init__(self, thinking: bool = False, reasoning: bool = False) -> None:
+    def __init__(self, thinking: bool = False, reasoning: bool = False, growing_usage: bool = False) -> None:
+        self.growing_usage = growing_usage  # prompt tokens grow with each tool result in the history
         self.thinking = thinking
         self.reasoning = reasoning or thinking
         self.errors: list[str] = []
@@ -142,7 +143,11 @@ class ScriptedChatModel:
         if self.reasoning:
             for piece in ("Thinking ", "about the ", "task… ✓"):
                 out.append(chunk({"reasoning_content": piece}))
-        if messages[-1]["role"] == "tool":
+        if request.get("tool_choice") == "none":  # e.g. a compaction summary: text only
+            summary = "SUMMARY: the user asked to run commands; the last output was marker-42. ✓"
+            out.extend(chunk({"content": summary[i : i + 11]}) for i in range(0, len(summary), 11))
+            out.append(chunk(finish="stop"))
+        elif messages[-1]["role"] == "tool":
             results = [m["content"] for m in messages if m["role"] == "tool"]
             text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results[-2:]) + " — done ✓"
             for i in range(0, len(text), 9):
@@ -158,7 +163,12 @@ class ScriptedChatModel:
                 for i in range(0, len(args), 5):
                     out.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 5]}}]}))
             out.append(chunk(finish="tool_calls"))
-        out.append(chunk(usage=USAGE))
+        usage = dict(USAGE)
+        if self.growing_usage:
+            usage["prompt_tokens"] = 1000 + 500 * sum(1 for m in messages if m["role"] == "tool")
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            usage["prompt_tokens_details"] = {"cached_tokens": 0}
+        out.append(chunk(usage=usage))
         return out
 
 

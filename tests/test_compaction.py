@@ -1,0 +1,75 @@
+"""Remote compaction for BYOK routes: the trigger becomes a summary request, the summary a
+compaction item, and that item a message again on later requests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shim import carrier, compaction
+from shim.config import ModelRoute
+from shim.providers import chat
+from shim.sse import SSEDecoder
+from tests.fakes.chat_upstream import USAGE, chunk, sse
+
+ROUTE = ModelRoute(model="byok", provider="generic-chat-completion-api", base_url="http://127.0.0.1:1/v1")
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def events(data: bytes) -> list[dict[str, Any]]:
+    decoder = SSEDecoder()
+    return [json.loads(d) for _, d in decoder.feed(data) + decoder.close()]
+
+
+def test_a_trigger_becomes_a_request_for_a_summary_without_tool_calls() -> None:
+    body = {"model": "byok", "tools": [{"type": "function", "name": "exec_command", "parameters": {}}],
+            "input": [user("fix the bug"), {"type": "compaction_trigger"}]}
+    assert compaction.is_compaction_request(body)
+    prepared = compaction.prepare_request(body, compacting=True)
+    request = chat.map_request(prepared, ROUTE, chat.ToolNames())
+    assert request["messages"][-1] == {"role": "user", "content": compaction.SUMMARY_PROMPT}
+    assert request["tool_choice"] == "none"
+    assert "compaction_trigger" not in json.dumps(request)
+
+
+def test_the_summary_stream_becomes_one_compaction_item() -> None:
+    body = {"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}
+    upstream = chat.build(compaction.prepare_request(body, True), ROUTE, None)
+    translator = compaction.CompactionTranslator(upstream.new_translator())
+    stream = sse([chunk({"reasoning_content": "hmm"}), chunk({"content": "The user "}), chunk({"content": "said hi."}),
+                  chunk(finish="stop"), chunk(usage=USAGE)])
+    out = b"".join(translator.feed(stream[i : i + 5]) for i in range(0, len(stream), 5)) + translator.feed(b"")
+    seen = events(out)
+    assert [e["type"] for e in seen] == ["response.created", "response.in_progress", "response.output_item.added",
+                                         "response.output_item.done", "response.completed"]
+    item = seen[3]["item"]
+    assert item["type"] == "compaction"
+    assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "The user said hi."}
+    assert seen[-1]["response"]["usage"]["total_tokens"] == 1234
+    numbers = [e["sequence_number"] for e in seen]
+    assert numbers == sorted(set(numbers))
+
+
+def test_our_compaction_items_are_expanded_and_foreign_ones_dropped() -> None:
+    ours = compaction.compaction_item("Earlier: we fixed the parser.")
+    foreign = {"type": "compaction", "encrypted_content": "gAAAAB-openai-encrypted"}
+    body = {"model": "byok", "input": [foreign, ours, user("continue")]}
+    request = chat.map_request(compaction.prepare_request(body, compacting=False), ROUTE, chat.ToolNames())
+    texts = [m["content"] for m in request["messages"]]
+    assert texts == [compaction.SUMMARY_HEADER + "Earlier: we fixed the parser.", "continue"]
+
+
+def test_the_legacy_compact_answer_lists_the_output_items() -> None:
+    item = compaction.compaction_item("summary")
+    stream = b"".join(
+        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode()
+        for e in [{"type": "response.created", "response": {}}, {"type": "response.output_item.done", "item": item},
+                  {"type": "response.completed", "response": {"id": ""}}]
+    )
+    response = compaction.legacy_answer(stream)
+    assert response.status_code == 200 and json.loads(response.content or b"") == {"output": [item]}
+    failed = compaction.legacy_answer(b'data: {"type":"response.failed","response":{"error":{"code":"x","message":"boom"}}}\n\n')
+    assert failed.status_code == 502 and b"boom" in (failed.content or b"")
