@@ -11,9 +11,11 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 import re
 import traceback
 from typing import Any, Protocol
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
@@ -25,6 +27,7 @@ from .errors import RequestError, ShimError, from_upstream
 from .providers import PROVIDERS
 from .providers.base import UpstreamRequest
 from .responses_stream import ResponseStream
+from .zero_config import routes_from_environment
 
 log = logging.getLogger("codex_shim")
 
@@ -93,6 +96,8 @@ class CodexShim:
         self._upstreams: dict[str, UpstreamRequest] = {}
         self._idle = IdleWatch()
         self._sinks: dict[str, TurnSink] = {}
+        self._config_path = config_path("")
+        self._config_stamp: tuple[float, int] | None = None
         self._watchdog: asyncio.Task[None] | None = None
 
     def load(self, loader: Any) -> None:
@@ -107,6 +112,13 @@ class CodexShim:
             str,
             DEFAULT_HOSTS,
             "Comma-separated hosts (host or host:port) whose POST .../responses calls codex-shim routes.",
+        )
+        loader.add_option(
+            "codex_shim_zero_config",
+            bool,
+            True,
+            "Without a models.json, take routes from ANTHROPIC_API_KEY, OPENROUTER_API_KEY, DEEPSEEK_API_KEY "
+            "and a local Ollama on 127.0.0.1:11434.",
         )
         loader.add_option(
             "codex_shim_idle_timeout",
@@ -130,13 +142,12 @@ class CodexShim:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if "codex_shim_config" in updated:
-            path = config_path(ctx.options.codex_shim_config)
+        if "codex_shim_config" in updated or "codex_shim_zero_config" in updated:
+            self._config_path = config_path(ctx.options.codex_shim_config)
             try:
-                self.routes = load_config(path)
+                self._load_routes()
             except ConfigError as exc:
                 raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
-            self._print_routes(str(path))
         if "codex_shim_hosts" in updated or "codex_shim_intercept_only" in updated:
             self.hosts = frozenset(h.strip().lower() for h in ctx.options.codex_shim_hosts.split(",") if h.strip())
             if ctx.options.codex_shim_intercept_only and not ctx.options.ignore_hosts:
@@ -163,9 +174,15 @@ class CodexShim:
                 "--set codex_shim_allow_remote=true if the network is yours."
             )
 
-    def running(self) -> None:
+    async def running(self) -> None:
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
+        # mitmdump may bring its listeners up before a script's configure ran: rebind if needed.
+        proxyserver = ctx.master.addons.get("proxyserver")
+        if proxyserver is not None and is_loopback(ctx.options.listen_host):
+            if any(not is_loopback(addr[0]) for addr in proxyserver.listen_addrs()):
+                await proxyserver.servers.update([])
+                await proxyserver.setup_servers()
 
     def done(self) -> None:
         if self._watchdog is not None:
@@ -175,6 +192,7 @@ class CodexShim:
     async def _watch_idle(self) -> None:
         while True:
             await asyncio.sleep(1)
+            self._reload_if_changed()
             limit = ctx.options.codex_shim_idle_timeout
             if limit <= 0 or not len(self._idle):
                 continue
@@ -186,14 +204,26 @@ class CodexShim:
                 elif cut_upstream(flow, reason):
                     log.warning(f"{reason} ({flow.request.pretty_host})")
 
-    def _print_routes(self, path: str) -> None:
-        if not self.routes:
-            log.info(f"codex-shim: no BYOK routes ({path} not found or empty); all traffic passes through")
+    def _load_routes(self) -> None:
+        """(Re)read models.json, or the environment when there is none; print the table."""
+        path = self._config_path
+        self._config_stamp = _stamp(path)
+        if self._config_stamp is not None or not ctx.options.codex_shim_zero_config:
+            self.routes = load_config(path)
+            source = str(path)
+        else:
+            self.routes = routes_from_environment()
+            source = f"the environment ({path} not found)"
+        log.info(routes_table(self.routes, source))
+
+    def _reload_if_changed(self) -> None:
+        if _stamp(self._config_path) == self._config_stamp:
             return
-        log.info(f"codex-shim: {len(self.routes)} BYOK route(s) from {path}:")
-        for slug, route in self.routes.items():
-            key = "key set" if route.resolve_key() else "no key"
-            log.info(f"  {slug:<28} -> {route.provider:<28} {route.url_base} ({route.upstream_name}, {key})")
+        try:
+            self._load_routes()
+        except ConfigError as exc:
+            self._config_stamp = _stamp(self._config_path)  # report once per change
+            log.error(f"codex-shim: keeping the previous routes: {exc}")
 
     # -- request side --------------------------------------------------------------------
 
@@ -385,6 +415,31 @@ class CodexShim:
         if sink is not None:
             reason = flow.error.msg if flow.error else "connection lost"
             sink.broken(f"codex-shim: the provider at {flow.request.pretty_host} failed: {reason}")
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime, info.st_size)
+
+
+def routes_table(routes: dict[str, ModelRoute], source: str) -> str:
+    """The start-up (and reload) table: what each slug goes to, never the key itself."""
+    if not routes:
+        return f"codex-shim: no BYOK routes from {source}; all traffic passes through"
+    rows = [("slug", "provider", "upstream", "model", "key")]
+    for slug, route in routes.items():
+        if route.api_key_env:
+            key = f"${route.api_key_env}" + ("" if os.environ.get(route.api_key_env) else " (unset)")
+        else:
+            key = "models.json" if route.api_key else "none"
+        rows.append((slug, route.provider, route.url_base, route.upstream_name, key))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"codex-shim: {len(routes)} BYOK route(s) from {source}:"]
+    lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
 
 
 def allow_pattern(hosts: frozenset[str]) -> str:

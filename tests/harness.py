@@ -58,7 +58,7 @@ class Mitmdump:
             "--set", f"codex_shim_config={self.config}",
             *extra,
         ]
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -74,6 +74,9 @@ class Mitmdump:
         self.proc = subprocess.Popen(self.args, stdout=self._logfile, stderr=subprocess.STDOUT, env=self.env)
         try:
             wait_for_port(self.port, self.proc)
+            deadline = time.monotonic() + 10  # the log is written asynchronously: wait for start-up lines
+            while "proxy listening" not in self.output() and time.monotonic() < deadline:
+                time.sleep(0.02)
         except Exception:
             self.__exit__()
             raise RuntimeError(f"mitmdump did not start:\n{self.output()}")
@@ -123,6 +126,7 @@ def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: flo
         "NO_PROXY": "",
         "CODEX_CA_CERTIFICATE": str(proxy.ca),
         "OPENAI_API_KEY": "sk-dummy-openai-key-for-tests",
+        "CODEX_API_KEY": "sk-dummy-openai-key-for-tests",  # what `codex exec` sends as its bearer
         "RUST_LOG": "error",
         **(extra_env or {}),
     }

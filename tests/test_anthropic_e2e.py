@@ -24,11 +24,11 @@ def claude_route(base_url: str) -> dict[str, object]:
 
 
 def codex_home(tmp_path: Path, effort: str | None = None) -> Path:
-    """A CODEX_HOME; with `effort`, Codex sends that reasoning effort (so thinking turns on)."""
+    """A CODEX_HOME whose reasoning effort is pinned: `effort` turns thinking on, none keeps it off
+    (with an API key Codex otherwise sends a default effort of its own)."""
     home = tmp_path / "home"
     home.mkdir(parents=True, exist_ok=True)
-    if effort:
-        (home / "config.toml").write_text(f'model_reasoning_effort = "{effort}"\n')
+    (home / "config.toml").write_text(f'model_reasoning_effort = "{effort or "none"}"\n')
     return home
 
 
