@@ -66,6 +66,16 @@ class ModelRoute(BaseModel):
         validation_alias=_alias("supports_reasoning_effort", "supportsReasoningEffort"),
         description="Send Codex's reasoning effort upstream; default: only for provider openai.",
     )
+    auth_header: Literal["x-api-key", "bearer"] = Field(
+        default="x-api-key",
+        validation_alias=_alias("auth_header", "authHeader"),
+        description="How an anthropic route sends its key: x-api-key, or Authorization: Bearer.",
+    )
+    prompt_caching: bool = Field(
+        default=True,
+        validation_alias=_alias("prompt_caching", "promptCaching"),
+        description="Mark cache_control breakpoints on anthropic routes.",
+    )
     drop_fields: tuple[str, ...] = Field(
         default=(),
         validation_alias=_alias("drop_fields", "dropFields"),

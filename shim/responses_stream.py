@@ -24,6 +24,19 @@ from .sse import encode_event
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_quote = json.encoder.encode_basestring  # the C encoder: same escaping as _dumps for one string
+_TEXT_TAIL = b',"logprobs":[],"sequence_number":'
+_PLAIN_TAIL = b',"sequence_number":'
+
+
+def _delta_prefix(event_type: str, item_id: str, output_index: int, index_field: str | None) -> bytes:
+    """Everything of a delta event before the delta itself, rendered once per item."""
+    index = f'"{index_field}":0,' if index_field else ""
+    head = (
+        f'event: {event_type}\ndata: {{"type":"{event_type}","item_id":"{item_id}",'
+        f'"output_index":{output_index},{index}"delta":'
+    )
+    return head.encode()
 
 
 def new_id(prefix: str) -> str:
@@ -50,9 +63,23 @@ class Usage:
 
 @dataclass(slots=True)
 class _Text:
+    """An open text or reasoning item. Deltas are kept in blocks so that a long answer is not
+    thousands of tiny strings; the event prefix is rendered once, not per delta."""
+
     item_id: str
     output_index: int
+    prefix: bytes = b""
     parts: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        if len(self.parts) >= 256:
+            self.blocks.append("".join(self.parts))
+            self.parts.clear()
+
+    def text(self) -> str:
+        return "".join(self.blocks) + "".join(self.parts)
 
 
 @dataclass(slots=True)
@@ -125,14 +152,12 @@ class ResponseStream:
                 summary_index=0,
                 part={"type": "summary_text", "text": ""},
             )
-        self._reasoning.parts.append(text)
-        self._emit(
-            "response.reasoning_summary_text.delta",
-            item_id=self._reasoning.item_id,
-            output_index=self._reasoning.output_index,
-            summary_index=0,
-            delta=text,
-        )
+        self._reasoning.add(text)
+        if not self._reasoning.prefix:
+            self._reasoning.prefix = _delta_prefix(
+                "response.reasoning_summary_text.delta", self._reasoning.item_id, self._reasoning.output_index, "summary_index"
+            )
+        self._emit_delta(self._reasoning.prefix, text, _PLAIN_TAIL)
 
     def reasoning_done(self, encrypted_content: str | None = None) -> None:
         """Close the open reasoning item, carrying `encrypted_content` (the provider's state to
@@ -186,15 +211,12 @@ class ResponseStream:
                 content_index=0,
                 part={"type": "output_text", "text": "", "annotations": []},
             )
-        self._message.parts.append(text)
-        self._emit(
-            "response.output_text.delta",
-            item_id=self._message.item_id,
-            output_index=self._message.output_index,
-            content_index=0,
-            delta=text,
-            logprobs=[],
-        )
+        self._message.add(text)
+        if not self._message.prefix:
+            self._message.prefix = _delta_prefix(
+                "response.output_text.delta", self._message.item_id, self._message.output_index, "content_index"
+            )
+        self._emit_delta(self._message.prefix, text, _TEXT_TAIL)
 
     def tool_call(
         self,
@@ -311,6 +333,11 @@ class ResponseStream:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
+    def _emit_delta(self, prefix: bytes, delta: str, tail: bytes) -> None:
+        """The hot path: one delta event from its pre-rendered prefix (see _delta_prefix)."""
+        self._out.append(b"%s%s%s%d}\n\n" % (prefix, _quote(delta).encode("utf-8", "replace"), tail, self._seq))
+        self._seq += 1
+
     def _emit(self, event_type: str, **fields: Any) -> None:
         fields["type"] = event_type
         fields["sequence_number"] = self._seq
@@ -353,7 +380,7 @@ class ResponseStream:
         reasoning, self._reasoning = self._reasoning, None
         if reasoning is None:
             return
-        text = "".join(reasoning.parts)
+        text = reasoning.text()
         common = {"item_id": reasoning.item_id, "output_index": reasoning.output_index, "summary_index": 0}
         self._emit("response.reasoning_summary_text.done", text=text, **common)
         self._emit("response.reasoning_summary_part.done", part={"type": "summary_text", "text": text}, **common)
@@ -370,7 +397,7 @@ class ResponseStream:
         message, self._message = self._message, None
         if message is None:
             return
-        text = "".join(message.parts)
+        text = message.text()
         common = {"item_id": message.item_id, "output_index": message.output_index, "content_index": 0}
         part = {"type": "output_text", "text": text, "annotations": []}
         self._emit("response.output_text.done", text=text, logprobs=[], **common)

@@ -69,4 +69,5 @@ class SSEDecoder:
 
 def encode_event(event: str, data: str) -> bytes:
     """One SSE event with an `event:` line, as OpenAI's Responses API sends them."""
-    return f"event: {event}\ndata: {data}\n\n".encode()
+    # "replace": a lone surrogate from a provider must not make the event unencodable.
+    return f"event: {event}\ndata: {data}\n\n".encode("utf-8", "replace")

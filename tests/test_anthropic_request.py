@@ -88,6 +88,18 @@ def test_an_authorization_header_from_the_route_replaces_x_api_key() -> None:
     assert upstream.headers["Authorization"] == "Bearer gw"
 
 
+def test_a_compatible_endpoint_can_take_the_key_as_a_bearer_token() -> None:
+    upstream = PROVIDERS["anthropic"].build({"input": "hi"}, route(auth_header="bearer"), "sk-compat-1")
+    assert "x-api-key" not in upstream.headers
+    assert upstream.headers["authorization"] == "Bearer sk-compat-1"
+
+
+def test_prompt_caching_can_be_turned_off() -> None:
+    body = {"instructions": "Be brief.", "input": "hi", "tools": [{"type": "function", "name": "t", "parameters": {}}]}
+    assert count_cache_controls(PROVIDERS["anthropic"].build(dict(body), route(), "k").body) > 0
+    assert count_cache_controls(PROVIDERS["anthropic"].build(dict(body), route(prompt_caching=False), "k").body) == 0
+
+
 # -- turns -----------------------------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ from ..responses_stream import ResponseStream
 from ..tool_names import ToolNames
 from .base import StreamTranslator, UpstreamRequest
 
+_decode = json.JSONDecoder().decode  # bound once: called for every streamed event
+
 CARRIER_KIND = "anthropic"
 API_VERSION = "2023-06-01"
 CACHE = {"type": "ephemeral"}
@@ -53,7 +55,10 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
     }
     custom_auth = any(k.lower() == "authorization" for k in route.extra_headers)
     if api_key and not custom_auth:
-        headers["x-api-key"] = api_key
+        if route.auth_header == "bearer":  # some Anthropic-compatible endpoints want this instead
+            headers["authorization"] = f"Bearer {api_key}"
+        else:
+            headers["x-api-key"] = api_key
     headers.update(route.extra_headers)
     parallel = bool(body.get("parallel_tool_calls", True))
     model = body.get("model") or route.model
@@ -109,7 +114,8 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> di
             request["temperature"] = body["temperature"]
         elif body.get("top_p") is not None:
             request["top_p"] = body["top_p"]
-    _add_cache_breakpoints(request)
+    if route.prompt_caching:
+        _add_cache_breakpoints(request)
     return request
 
 
@@ -469,7 +475,7 @@ class AnthropicEventMapper:
     def on_event(self, event: str, data: str) -> None:
         if not data:
             return
-        payload = json.loads(data)
+        payload = _decode(data)
         if not isinstance(payload, dict):
             return
         kind = payload.get("type") or event

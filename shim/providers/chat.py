@@ -17,6 +17,8 @@ from ..responses_stream import ResponseStream
 from ..tool_names import ToolNames
 from .base import StreamTranslator, UpstreamRequest
 
+_decode = json.JSONDecoder().decode  # bound once: called for every streamed event
+
 CARRIER_KIND = "chat"
 
 # Items a chat provider cannot replay: results of hosted tools Codex ran on OpenAI's side.
@@ -340,7 +342,7 @@ class ChatEventMapper:
             return
         if not data:
             return
-        chunk = json.loads(data)
+        chunk = _decode(data)
         if isinstance(chunk, dict):
             self.on_chunk(chunk)
 
