@@ -185,6 +185,8 @@ class CodexShim:
                 await proxyserver.setup_servers()
 
     def done(self) -> None:
+        for flow in self._idle.flows():  # `-w` writes in-flight flows at exit, after this hook
+            redact(flow)
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None

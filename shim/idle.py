@@ -34,6 +34,9 @@ class IdleWatch:
             self.forget(flow)
         return stale
 
+    def flows(self) -> list[http.HTTPFlow]:
+        return [flow for flow, _ in self._last.values()]
+
     def __len__(self) -> int:
         return len(self._last)
 

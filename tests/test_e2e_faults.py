@@ -81,10 +81,13 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, 
                    "api_key": KEY, "upstream_model": f} for f in faults]
         models.append({"model": "byok-down", "provider": "generic-chat-completion-api",
                        "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": KEY})
-        with Mitmdump(work, models, ["--set", "codex_shim_idle_timeout=2", "--set", f"codex_shim_hosts=127.0.0.1:{free_port()}"]) as mitm:
+        saved = work / "flows.mitm"
+        with Mitmdump(work, models, ["--set", "codex_shim_idle_timeout=2", "--set", f"codex_shim_hosts=127.0.0.1:{free_port()}",
+                                     "-w", str(saved)]) as mitm:
             yield mitm, upstream
         stop_hanging.set()
     assert KEY not in mitm.output()
+    assert b"/v1/chat/completions" in saved.read_bytes() and KEY.encode() not in saved.read_bytes()  # errors too
 
 
 def ask(proxy: Mitmdump, model: str, path: str = "/v1/responses") -> tuple[int, bytes, bool]:
