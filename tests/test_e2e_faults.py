@@ -10,6 +10,7 @@ import gzip
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ EVENT_ENDS = [i + 2 for i in range(len(GOOD) - 1) if GOOD[i : i + 2] == b"\n\n"]
 # Once finish_reason arrived the answer is whole (a missing usage chunk or [DONE] is tolerated).
 BEFORE_FINISH = [end for end in EVENT_ENDS if b'"finish_reason": "stop"' not in GOOD[:end]]
 stop_hanging = threading.Event()
+abandoned = threading.Event()  # set when the upstream notices its reader went away
 
 
 def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -63,6 +65,16 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
     if fault == "json-answer":
         answer = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}], "usage": USAGE}
         return Reply.json(200, answer)
+    if fault == "endless":
+        def endless() -> Iterator[bytes]:
+            yield GOOD[: EVENT_ENDS[1]]
+            try:
+                for _ in range(400):  # bounded: 20 s at most
+                    time.sleep(0.05)
+                    yield b'data: {"choices":[{"index":0,"delta":{"content":"more "}}]}\n\n'
+            finally:
+                abandoned.set()  # the generator is closed when a write fails: the proxy hung up
+        return Reply(200, endless(), delay=0)
     if fault == "hang":
         def pieces() -> Iterator[bytes]:
             yield GOOD[: EVENT_ENDS[1]]
@@ -75,7 +87,7 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, FakeServer]]:
     work = tmp_path_factory.mktemp("faults")
     faults = ["ok", "429", "500", "529", "402", "400-context", "401", "bad-json-event", "html", "empty", "gzip",
-              "json-answer", "hang", *[f"cut-{n}" for n in EVENT_ENDS[:-1]], *[f"early-end-{n}" for n in BEFORE_FINISH]]
+              "json-answer", "hang", "endless", *[f"cut-{n}" for n in EVENT_ENDS[:-1]], *[f"early-end-{n}" for n in BEFORE_FINISH]]
     with FakeServer(misbehave) as upstream:
         models = [{"model": f"byok-{f}", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1",
                    "api_key": KEY, "upstream_model": f} for f in faults]
@@ -197,3 +209,19 @@ def test_the_legacy_compact_endpoint_answers_with_a_compaction_item(proxy: tuple
     (item,) = json.loads(data)["output"]
     assert item["type"] == "compaction"
     assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "Héllo wörld"}
+
+
+def test_when_codex_goes_away_the_upstream_is_closed_and_other_flows_go_on(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    mitm = proxy[0]
+    target = mitm.args[mitm.args.index("--set", mitm.args.index("codex_shim_idle_timeout=2")) + 1].split("=")[1]
+    conn = http.client.HTTPConnection("127.0.0.1", mitm.port, timeout=30)
+    conn.request("POST", f"http://{target}/v1/responses", body=json.dumps({"model": "byok-endless", "input": "hi"}),
+                 headers={"content-type": "application/json"})
+    resp = conn.getresponse()
+    assert b"response.output_text.delta" in resp.read1(65536) + resp.read1(65536)
+    # While that stream runs, another flow is served in full.
+    status, data, whole = ask(mitm, "byok-ok")
+    assert whole and last_event(data)["type"] == "response.completed"
+    assert not abandoned.is_set()
+    conn.close()  # Codex goes away mid-answer
+    assert abandoned.wait(10), "the upstream kept streaming into the void"
