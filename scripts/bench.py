@@ -708,10 +708,18 @@ def main() -> int:
     parser.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
                         help="load another mitmproxy script into the addon's mitmdump (to try a change side by side)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (mitmdump logs, models.json)")
+    parser.add_argument("--codex-loop", action="store_true",
+                        help="only time the real Codex CLI's two-request agent loop: direct vs through the proxy")
     parser.add_argument("--fake-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake_upstream:
         asyncio.run(_fake_main())
+        return 0
+    if args.codex_loop:
+        from scripts.bench_codex_loop import codex_loop
+
+        for figure, seconds, note in codex_loop(args.reps or 3):
+            print(f"{figure:<48} {seconds:6.2f} s   {note}")
         return 0
     overrides = {k: v for k in ("deltas", "rate", "reps", "streams") if (v := getattr(args, k)) is not None}
     for name, value in overrides.items():
