@@ -93,21 +93,25 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, 
                    "api_key": KEY, "upstream_model": f} for f in faults]
         models.append({"model": "byok-down", "provider": "generic-chat-completion-api",
                        "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": KEY})
+        models.append({"model": "byok-buggy", "provider": "ollama", "api_key": KEY})  # see broken_provider.py
         saved = work / "flows.mitm"
         with Mitmdump(work, models, ["--set", "codex_shim_idle_timeout=2", "--set", f"codex_shim_hosts=127.0.0.1:{free_port()}",
-                                     "-w", str(saved)]) as mitm:
+                                     "-w", str(saved), "-s", str(Path(__file__).parent / "fakes" / "broken_provider.py")]) as mitm:
             yield mitm, upstream
         stop_hanging.set()
     assert KEY not in mitm.output()
     assert b"/v1/chat/completions" in saved.read_bytes() and KEY.encode() not in saved.read_bytes()  # errors too
 
 
-def ask(proxy: Mitmdump, model: str, path: str = "/v1/responses") -> tuple[int, bytes, bool]:
+def ask(proxy: Mitmdump, model: str, path: str = "/v1/responses", body: str | None = None,
+        headers: dict[str, str] | None = None) -> tuple[int, bytes, bool]:
     """POST a Responses request through the proxy; (status, body, whether the body arrived whole)."""
     target = proxy.args[proxy.args.index("--set", proxy.args.index("codex_shim_idle_timeout=2")) + 1].split("=")[1]
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
-    body = json.dumps({"model": model, "stream": True, "input": "hi", "instructions": "be brief"})
-    conn.request("POST", f"http://{target}{path}", body=body, headers={"content-type": "application/json", "authorization": "Bearer sk-codex-own"})
+    if body is None:
+        body = json.dumps({"model": model, "stream": True, "input": "hi", "instructions": "be brief"})
+    sent = {"content-type": "application/json", "authorization": "Bearer sk-codex-own", **(headers or {})}
+    conn.request("POST", f"http://{target}{path}", body=body, headers=sent)
     resp = conn.getresponse()
     try:
         data, whole = resp.read(), True
@@ -225,3 +229,25 @@ def test_when_codex_goes_away_the_upstream_is_closed_and_other_flows_go_on(proxy
     assert not abandoned.is_set()
     conn.close()  # Codex goes away mid-answer
     assert abandoned.wait(10), "the upstream kept streaming into the void"
+
+
+def test_an_addon_bug_becomes_response_failed_and_the_proxy_keeps_serving(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-buggy")
+    final = last_event(data)
+    assert status == 200 and final["type"] == "response.failed"
+    assert "internal error" in final["response"]["error"]["message"] and "simulated addon bug" in final["response"]["error"]["message"]
+    status, data, whole = ask(proxy[0], "byok-ok")
+    assert last_event(data)["type"] == "response.completed"
+
+
+def test_a_request_the_route_cannot_translate_gets_a_clear_400(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    body = json.dumps({"model": "byok-ok", "input": [{"type": "mystery_item", "x": 1}]})
+    status, data, whole = ask(proxy[0], "byok-ok", body=body)
+    assert status == 400
+    assert "mystery_item" in json.loads(data)["error"]["message"]
+
+
+def test_a_malformed_body_for_a_byok_model_gets_a_clear_400(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-ok", body="{not json", headers={"x-codex-turn-metadata": json.dumps({"model": "byok-ok"})})
+    assert status == 400
+    assert "not valid JSON" in json.loads(data)["error"]["message"]
