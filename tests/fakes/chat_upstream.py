@@ -155,6 +155,15 @@ class ScriptedChatModel:
             out.append(chunk(finish="stop"))
         else:
             prompt = last_user_text(messages)
+            if "PATCH" in prompt:  # edit a file with Codex's freeform apply_patch tool
+                patch = "*** Begin Patch\n*** Add File: hello.txt\n+hello from a BYOK model ✓\n*** End Patch\n"
+                args = json.dumps({"input": patch})
+                name = next(t["function"]["name"] for t in request["tools"] if t["function"]["name"] == "apply_patch")
+                out.append(chunk({"tool_calls": [{"index": 0, "id": f"call_p{self.turn}", "type": "function", "function": {"name": name, "arguments": ""}}]}))
+                out.extend(chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 7]}}]}) for i in range(0, len(args), 7))
+                out.append(chunk(finish="tool_calls"))
+                out.append(chunk(usage=USAGE))
+                return out
             commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if "PARALLEL" in prompt else ["echo marker-$((6*7))"]
             for index, command in enumerate(commands):
                 name, args = shell_call(request, command)
