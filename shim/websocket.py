@@ -51,6 +51,7 @@ class SocketTurn:
 
     def send(self, frame: str) -> None:
         if not self.socket.live:
+            self.cut()  # Codex went away: stop the upstream instead of streaming into the void
             return
         ctx.master.commands.call("inject.websocket", self.socket, True, frame.encode(), True)
 
