@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
-from . import compaction
+from . import compaction, native_history
 from .config import ConfigError, ModelRoute, config_path, load_config
 from .idle import IdleWatch, cut_upstream
 from .errors import RequestError, ShimError, from_upstream
@@ -253,6 +253,10 @@ class CodexShim:
         route = self.routes.get(model) if isinstance(model, str) else None
         if route is None:
             flow.metadata["codex_shim"] = {"route": "passthrough", "model": model}
+            if native_history.carries_ours(flow.request.content or b""):
+                flow.request.headers.pop("content-encoding", None)
+                flow.request.content = json.dumps(native_history.scrub(body), ensure_ascii=False).encode()
+                flow.metadata["codex_shim"]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
             return
         if is_legacy_compact(flow.request.path):
             items = body.get("input")

@@ -46,9 +46,8 @@ def prepare_request(body: dict[str, Any], compacting: bool) -> dict[str, Any]:
     expanded: list[Any] = []
     for item in items:
         if isinstance(item, dict) and item.get("type") == "compaction":
-            payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
-            if payload is not None:
-                expanded.append(_user_text(SUMMARY_HEADER + str(payload.get("summary", ""))))
+            if carrier.unwrap(CARRIER_KIND, item.get("encrypted_content")) is not None:
+                expanded.append(expand(item))
             continue  # foreign compaction items cannot be read here
         if isinstance(item, dict) and item.get("type") == "compaction_trigger":
             continue
@@ -72,6 +71,12 @@ def legacy_answer(sse: bytes) -> http.Response:
         return http.Response.make(502, json.dumps({"error": error}), {"content-type": "application/json"})
     items = [e["item"] for e in events if e.get("type") == "response.output_item.done"]
     return http.Response.make(200, json.dumps({"output": items}), {"content-type": "application/json"})
+
+
+def expand(item: dict[str, Any]) -> dict[str, Any]:
+    """One of our compaction items as the user message any model can read."""
+    payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content")) or {}
+    return _user_text(SUMMARY_HEADER + str(payload.get("summary", "")))
 
 
 def _user_text(text: str) -> dict[str, Any]:
@@ -104,8 +109,11 @@ class CompactionTranslator:
         if kind == "response.output_text.delta":
             self.text.append(str(event.get("delta", "")))
             return b""
-        if kind in ("response.created", "response.in_progress", "response.failed", "response.incomplete"):
+        if kind in ("response.created", "response.in_progress"):
             return encode_event(kind, data)
+        if kind in ("response.failed", "response.incomplete"):
+            event["response"]["output"] = []  # its items were dropped above, never announced
+            return encode_event(kind, json.dumps(event))
         if kind == "response.completed":
             item = compaction_item("".join(self.text).strip())
             event["response"]["output"] = [item]

@@ -28,6 +28,7 @@ from typing import Any
 from mitmproxy import connection, ctx, http
 from mitmproxy.addons.clientplayback import ReplayHandler
 
+from . import native_history
 from .addon import CodexShim, failed_stream
 from .config import ModelRoute
 from .errors import RequestError, ShimError
@@ -128,6 +129,8 @@ class WebSocketTurns:
             return
         route = self.shim.routes.get(data.get("model")) if data.get("type") == "response.create" else None
         if route is None:
+            if data.get("type") == "response.create" and native_history.carries_ours(content):
+                message.content = json.dumps(native_history.scrub(data), ensure_ascii=False).encode()
             return
         message.drop()
         flow.comment = f"codex-shim: BYOK turns for {route.model} answered on this socket"

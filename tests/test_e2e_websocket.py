@@ -53,7 +53,7 @@ def test_a_byok_loop_works_in_chatgpt_login_mode(tmp_path: Path) -> None:
 
 
 def test_switching_models_on_one_socket_keeps_the_session_working(tmp_path: Path) -> None:
-    chat = ScriptedChatModel()
+    chat = ScriptedChatModel(reasoning=True)  # BYOK reasoning items must not reach OpenAI afterwards
     with NativeOpenAI() as native, chat_upstream(chat) as upstream:
         mapping = ["--map-remote", rf"|^https://api\.openai\.com|http://127.0.0.1:{native.port}"]
         with Mitmdump(tmp_path, chat_route(upstream.base_url), mapping) as proxy:
@@ -69,8 +69,30 @@ def test_switching_models_on_one_socket_keeps_the_session_working(tmp_path: Path
         assert ("marker-42" if model == "byok-chat" else "resp-42") in agent_text(notes)
     assert native.ws_connections == 1 and native.http_requests == []  # one socket throughout
     assert all(str(m.get("model", "gpt-")).startswith("gpt-") for m in native.ws_messages)  # BYOK never reached OpenAI
+    assert "codexshim1." not in json.dumps(native.ws_messages)  # nor did our carriers (OpenAI cannot decrypt them)
     assert chat.errors == []
     # The BYOK turn saw the whole conversation, native turns included.
     first_byok = json.dumps(upstream.json_bodies()[0]["messages"])
     assert "Turn 0: run the command." in first_byok and "resp-42" in first_byok
     assert "Turn 1: run the command." in first_byok
+
+
+def test_a_session_that_starts_on_byok_then_switches_to_openai_keeps_working(tmp_path: Path) -> None:
+    chat = ScriptedChatModel(reasoning=True)
+    with NativeOpenAI() as native, chat_upstream(chat) as upstream:
+        mapping = ["--map-remote", rf"|^https://api\.openai\.com|http://127.0.0.1:{native.port}"]
+        with Mitmdump(tmp_path, chat_route(upstream.base_url), mapping) as proxy:
+            app = AppServer(proxy, tmp_path / "home")
+            try:
+                thread = app.start("byok-chat")
+                turns = [(model, app.turn(thread, f"Turn {i}: run the command.", model))
+                         for i, model in enumerate(["byok-chat", "gpt-native", "byok-chat"])]
+            finally:
+                app.close()
+    for model, notes in turns:
+        assert turn_error(notes) is None, (model, turn_error(notes))
+    assert native.ws_connections == 0  # the 426 made the whole session HTTPS
+    native_bodies = [json.loads(r["body"]) for r in native.http_requests]
+    assert native_bodies and all(b["model"] == "gpt-native" for b in native_bodies)
+    assert "codexshim1." not in json.dumps(native_bodies)  # BYOK reasoning stayed away from OpenAI
+    assert "Turn 0: run the command." in json.dumps(native_bodies[0])  # but the conversation did not

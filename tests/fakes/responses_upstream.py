@@ -48,7 +48,7 @@ class ScriptedResponsesModel:
         for item in request.get("input") or []:
             if "internal_chat_message_metadata_passthrough" in item and self.strict:
                 return "Unrecognized key in input item: internal_chat_message_metadata_passthrough"
-            if item.get("type") == "reasoning" and item.get("encrypted_content") not in self.issued:
+            if item.get("type") in ("reasoning", "compaction") and item.get("encrypted_content") not in self.issued:
                 return "Invalid 'input[].encrypted_content': could not decrypt reasoning item"
         return None
 
