@@ -33,7 +33,8 @@ log = logging.getLogger("codex_shim")
 
 DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
 _REDACTED = "<redacted by codex-shim>"
-_SECRET_HEADERS = ("authorization", "x-api-key", "api-key")
+# On a BYOK upstream request every other header may carry a secret (extra_headers can hold keys).
+_SHOWN_HEADERS = frozenset({"host", "accept", "accept-encoding", "content-type", "content-length", "anthropic-version", "anthropic-beta"})
 
 
 def is_responses_path(path: str) -> bool:
@@ -201,10 +202,11 @@ class CodexShim:
             for flow in self._idle.expired(limit):
                 reason = f"codex-shim: the provider sent nothing for {limit}s; connection closed so Codex retries"
                 sink = self._sinks.get(flow.id)
-                if sink is not None and sink.cut():
+                if (sink.cut() if sink is not None else cut_upstream(flow, reason)):
                     log.warning(f"{reason} ({flow.request.pretty_host})")
-                elif cut_upstream(flow, reason):
-                    log.warning(f"{reason} ({flow.request.pretty_host})")
+                    self._idle.forget(flow)
+                elif not flow.live:
+                    self._idle.forget(flow)  # already over; nothing left to cut
 
     def _load_routes(self) -> None:
         """(Re)read models.json, or the environment when there is none; print the table."""
@@ -228,6 +230,12 @@ class CodexShim:
             log.error(f"codex-shim: keeping the previous routes: {exc}")
 
     # -- request side --------------------------------------------------------------------
+
+    def forget(self, flow: http.HTTPFlow) -> None:
+        """Drop what we hold for an upstream flow that will never reach response/error."""
+        self._upstreams.pop(flow.id, None)
+        self._sinks.pop(flow.id, None)
+        self._idle.forget(flow)
 
     def intercepted(self, flow: http.HTTPFlow) -> bool:
         """Is this a call to a Responses URL on one of the hosts we route?"""
@@ -265,16 +273,13 @@ class CodexShim:
             body = {**body, "stream": True, "input": [*(items or []), {"type": "compaction_trigger"}]}
             flow.metadata["codex_shim_legacy_compact"] = True
         try:
-            self._route(flow, body, route)
+            self.prepare_upstream(flow, body, route)
         except RequestError as exc:
             self._answer(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
         except Exception as exc:  # noqa: BLE001 - an addon bug must not hang Codex
             log.exception("codex-shim: failed to translate a request")
             flow.metadata["codex_shim"] = {"route": route.model, "traceback": traceback.format_exc()}
             self._answer(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
-
-    def _route(self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute) -> None:
-        self.prepare_upstream(flow, body, route)
 
     def prepare_upstream(
         self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute, sink: TurnSink | None = None
@@ -314,7 +319,7 @@ class CodexShim:
     def _websocket_upgrade(self, flow: http.HTTPFlow) -> None:
         """BYOK turns go over HTTPS: a 426 makes Codex fall back at once instead of retrying."""
         model = turn_model(flow.request.headers)
-        if model is None or model in self.routes:
+        if model in self.routes or (model is None and self.routes):
             flow.response = http.Response.make(
                 426,
                 ShimError(426, "websocket_not_supported", "codex-shim serves BYOK models over HTTPS").body(),
@@ -327,7 +332,8 @@ class CodexShim:
 
     def _answer(self, flow: http.HTTPFlow, error: ShimError) -> None:
         model = flow.metadata.get("codex_shim", {}).get("route", "")
-        flow.response = failed_stream(error, model) if error.as_stream else error_response(error)
+        streamed = error.as_stream and "codex_shim_legacy_compact" not in flow.metadata  # that endpoint wants JSON
+        flow.response = failed_stream(error, model) if streamed else error_response(error)
         flow.metadata.setdefault("codex_shim", {})["error"] = error.message
 
     # -- response side -------------------------------------------------------------------
@@ -463,6 +469,6 @@ def is_loopback(host: str) -> bool:
 
 def redact(flow: http.HTTPFlow) -> None:
     """Keys must not linger in what mitmweb shows or `-w` saves once the request is sent."""
-    for name in _SECRET_HEADERS:
-        if name in flow.request.headers:
+    for name in list(flow.request.headers.keys()):
+        if name.lower() not in _SHOWN_HEADERS:
             flow.request.headers[name] = _REDACTED

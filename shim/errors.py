@@ -17,7 +17,8 @@ _CONTEXT = re.compile(
     r"prompt is too long|reduce the length|input is too long|exceeds the model",
     re.IGNORECASE,
 )
-_QUOTA = re.compile(r"insufficient.(quota|balance|credits)|out of credits|billing|quota", re.IGNORECASE)
+# Money, not pace: a per-minute "quota exceeded for metric" 429 must stay retryable.
+_QUOTA = re.compile(r"insufficient.(quota|balance|credits|funds)|out of credits|billing|credit balance", re.IGNORECASE)
 _OVERLOADED = re.compile(r"overloaded", re.IGNORECASE)
 _STREAMED_CODES = frozenset({"context_length_exceeded", "insufficient_quota", "rate_limit_exceeded", "server_is_overloaded"})
 
@@ -105,5 +106,9 @@ def from_upstream(
     text = f"{provider} ({model}) answered {status}: {message}"
     if code == "rate_limit_exceeded" and retry_after and retry_after.strip().replace(".", "", 1).isdigit():
         text += f" Please try again in {retry_after.strip()}s."
+    if status == 401:
+        # Codex reads a 401 as its own login failing: it refreshes its ChatGPT token and drops
+        # the message. The provider refused *our* key, so say so with a status Codex shows.
+        return ShimError(400, "invalid_api_key", text + " (check this route's api_key / api_key_env)", retry_after)
     # A 529 is not an HTTP status Codex knows; 503 carries the same meaning.
     return ShimError(503 if status == 529 else status, code, text, retry_after)

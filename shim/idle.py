@@ -28,11 +28,9 @@ class IdleWatch:
         self._last.pop(flow.id, None)
 
     def expired(self, limit: float, now: float | None = None) -> list[http.HTTPFlow]:
+        """Flows silent for longer than `limit`; they stay watched until forgotten."""
         now = time.monotonic() if now is None else now
-        stale = [flow for flow, last in self._last.values() if now - last > limit]
-        for flow in stale:
-            self.forget(flow)
-        return stale
+        return [flow for flow, last in self._last.values() if now - last > limit]
 
     def flows(self) -> list[http.HTTPFlow]:
         return [flow for flow, _ in self._last.values()]

@@ -68,12 +68,9 @@ class SocketTurn:
             self.events(failed_stream(error, self.model).content or b"")
             return
         self.finished = True
-        self.send(json.dumps({
-            "type": "error",
-            "status": error.status,
-            "error": {"type": "invalid_request_error", "code": error.code, "message": error.message},
-            "headers": {"retry-after": error.retry_after} if error.retry_after else {},
-        }))
+        frame = {"type": "error", "status": error.status, **json.loads(error.body())}
+        frame["headers"] = {"retry-after": error.retry_after} if error.retry_after else {}
+        self.send(json.dumps(frame))
 
     def broken(self, reason: str) -> None:
         if self.finished:
@@ -83,12 +80,15 @@ class SocketTurn:
         self.events(builder.drain())
 
     def cut(self) -> bool:
+        """Stop the upstream call; True if there was a connection to stop."""
         if self.handler is None:
             return False
+        cancelled = False
         for io in self.handler.transports.values():
-            if io.handler is not None:
-                io.handler.cancel("idle timeout")
-        return True
+            if io.handler is not None and not io.handler.done():
+                io.handler.cancel("codex-shim: turn abandoned")
+                cancelled = True
+        return cancelled
 
 
 def _without_response_id(data: str) -> str:
@@ -106,6 +106,13 @@ class WebSocketTurns:
     def __init__(self, shim: CodexShim) -> None:
         self.shim = shim
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns: dict[str, SocketTurn] = {}  # socket flow id -> its running BYOK turn
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        """Codex closed the socket: a BYOK turn still running on it is abandoned upstream too."""
+        turn = self._turns.pop(flow.id, None)
+        if turn is not None:
+            turn.cut()
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
@@ -161,7 +168,15 @@ class WebSocketTurns:
             turn.http_error(ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
             return
         upstream.server_conn.address = (upstream.request.host, upstream.request.port)
-        turn.handler = ReplayHandler(upstream, ctx.options)
-        task = asyncio.get_running_loop().create_task(turn.handler.replay())
+        try:
+            turn.handler = ReplayHandler(upstream, ctx.options)
+            task = asyncio.get_running_loop().create_task(turn.handler.replay())
+        except Exception as exc:  # noqa: BLE001 - Codex must get an answer whatever failed here
+            log.exception("codex-shim: could not start a WebSocket turn's upstream call")
+            self.shim.forget(upstream)
+            turn.broken(f"codex-shim ({route.model}): could not reach the provider: {exc!r}")
+            return
+        self._turns[socket.id] = turn
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._turns.pop(socket.id, None) if self._turns.get(socket.id) is turn else None)

@@ -52,6 +52,8 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
         return Reply.json(402, {"error": {"message": "Insufficient Balance", "type": "unknown_error"}})
     if fault == "400-context":
         return Reply.json(400, {"error": {"message": "This model's maximum context length is 65536 tokens. However, you requested 90000 tokens.", "type": "invalid_request_error", "code": "context_length_exceeded"}})
+    if fault == "404":
+        return Reply.json(404, {"error": {"message": "The model `fake-404` does not exist", "type": "invalid_request_error", "code": "model_not_found"}})
     if fault == "401":
         return Reply.json(401, {"error": {"message": "Authentication Fails, Your api key is invalid", "type": "authentication_error"}})
     if fault == "bad-json-event":
@@ -86,7 +88,7 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, FakeServer]]:
     work = tmp_path_factory.mktemp("faults")
-    faults = ["ok", "429", "500", "529", "402", "400-context", "401", "bad-json-event", "html", "empty", "gzip",
+    faults = ["ok", "429", "500", "529", "402", "400-context", "401", "404", "bad-json-event", "html", "empty", "gzip",
               "json-answer", "hang", "endless", *[f"cut-{n}" for n in EVENT_ENDS[:-1]], *[f"early-end-{n}" for n in BEFORE_FINISH]]
     with FakeServer(misbehave) as upstream:
         models = [{"model": f"byok-{f}", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1",
@@ -181,11 +183,19 @@ def test_upstream_failures_become_response_failed_with_the_providers_words(
         assert word in error["message"]
 
 
-def test_a_plain_4xx_keeps_its_status_and_message(proxy: tuple[Mitmdump, FakeServer]) -> None:
+def test_a_rejected_byok_key_is_shown_not_taken_for_codexs_own_login(proxy: tuple[Mitmdump, FakeServer]) -> None:
     status, data, whole = ask(proxy[0], "byok-401")
-    assert status == 401
+    assert status == 400  # a 401 would make Codex refresh its ChatGPT login and drop the message
     error = json.loads(data)["error"]
+    assert error["code"] == "invalid_api_key"
     assert "Your api key is invalid" in error["message"] and "generic-chat-completion-api" in error["message"]
+
+
+def test_a_plain_4xx_keeps_its_status_and_message(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-404")
+    assert status == 404
+    error = json.loads(data)["error"]
+    assert "The model `fake-404` does not exist" in error["message"] and "fake-404" in error["message"]
 
 
 @pytest.mark.parametrize("fault", ["gzip", "json-answer"])
