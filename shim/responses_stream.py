@@ -230,6 +230,9 @@ class ResponseStream:
         Deltas for a call already closed with `finish_tool_call` are ignored."""
         if self.finished:
             return
+        if not all(isinstance(value, str) for value in (call_id or "", name or "", arguments)):
+            self.fail("upstream_protocol_error", "the provider streamed a tool call whose id, name or arguments are not strings")
+            return
         self.start()
         call = self._tools.get(key)
         if call is None:

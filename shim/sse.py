@@ -6,6 +6,10 @@ mid-UTF-8) and returns complete events; it knows nothing about providers.
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
 SSEEvent = tuple[str, str]
 """(event name or "", data) of one dispatched event."""
 
@@ -69,5 +73,10 @@ class SSEDecoder:
 
 def encode_event(event: str, data: str) -> bytes:
     """One SSE event with an `event:` line, as OpenAI's Responses API sends them."""
+    # A relayed event's data may span lines (several data: lines upstream): one data: line each.
+    if "\n" in data or "\r" in data:
+        data = _LINE_BREAK.sub("\ndata: ", data)
+    if "\n" in event or "\r" in event:
+        event = _LINE_BREAK.sub(" ", event)
     # "replace": a lone surrogate from a provider must not make the event unencodable.
     return f"event: {event}\ndata: {data}\n\n".encode("utf-8", "replace")

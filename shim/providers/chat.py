@@ -352,7 +352,7 @@ class ChatEventMapper:
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
             code = error.get("code") if isinstance(error, dict) else None
-            builder.fail(str(code) if isinstance(code, str) else "upstream_error", f"provider error: {message}")
+            builder.fail(code if isinstance(code, str) and code else "upstream_error", f"provider error: {message}")
             return
         builder.start()
         for choice in chunk.get("choices") or ():

@@ -9,6 +9,8 @@ re-wrapped so that, next turn, we can tell this upstream's reasoning from anyone
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
 from .. import carrier
@@ -19,10 +21,13 @@ from .base import UpstreamRequest
 
 CARRIER_KIND = "responses"
 
-_CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "store", "service_tier")
+# `store` stays: Codex sends store=false, and servers that keep conversations by default must see it.
+_CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier")
 _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
 _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary", "item_reference"})
-_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+# What ends a turn for Codex, which goes by the data's `type` (an "error" event it ignores).
+_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
@@ -82,7 +87,12 @@ class ResponsesPassthrough:
 
     def feed(self, chunk: bytes) -> bytes:
         events = self.decoder.feed(chunk) if chunk else self.decoder.close()
-        out = [self._relay(event, data) for event, data in events if data and data != "[DONE]"]
+        out = []
+        for event, data in events:
+            if self.ended:
+                break  # nothing after the terminal event: Codex would take a later completed
+            if data and data != "[DONE]":
+                out.append(self._relay(event, data))
         if not chunk and not self.ended:
             self.ended = True
             failed = {
@@ -91,9 +101,14 @@ class ResponsesPassthrough:
                 "response": {
                     "id": "",
                     "object": "response",
+                    "created_at": int(time.time()),
                     "status": "failed",
                     "model": self.model,
                     "output": [],
+                    "parallel_tool_calls": True,
+                    "tool_choice": "auto",
+                    "tools": [],
+                    "incomplete_details": None,
                     "error": {
                         "code": "stream_truncated",
                         "message": "the provider's stream ended before response.completed",
@@ -105,22 +120,26 @@ class ResponsesPassthrough:
 
     def _relay(self, event: str, data: str) -> bytes:
         name = event
+        for number in _SEQUENCE.findall(data):
+            self.sequence = max(self.sequence, int(number))
         needs_parse = (
             not name
             or name in _TERMINAL
+            or '"response.completed"' in data  # a terminal type under another event name
+            or '"response.failed"' in data
+            or '"response.incomplete"' in data
             or (name == "response.output_item.done" and '"reasoning"' in data)
         )
         if not needs_parse:
             return encode_event(name, data)
         try:
             parsed = json.loads(data)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or numbers/nesting beyond Python's limits
             return encode_event(name or "message", data)
         if not isinstance(parsed, dict):
             return encode_event(name or "message", data)
         name = name or str(parsed.get("type", "message"))
-        if isinstance(parsed.get("sequence_number"), int):
-            self.sequence = parsed["sequence_number"]
+        kind = parsed.get("type")
         changed = False
         item = parsed.get("item")
         if name == "response.output_item.done" and isinstance(item, dict) and item.get("type") == "reasoning":
@@ -129,7 +148,7 @@ class ResponsesPassthrough:
                 {"model": self.model, "encrypted_content": item.get("encrypted_content"), "id": item.get("id")},
             )
             changed = True
-        if name in _TERMINAL:
+        if isinstance(kind, str) and kind in _TERMINAL:
             self.ended = True
             response = parsed.get("response")
             if isinstance(response, dict):
@@ -142,10 +161,17 @@ def _complete_usage(response: dict[str, Any]) -> bool:
     usage = response.get("usage")
     if not isinstance(usage, dict) or "total_tokens" in usage:
         return False
-    usage["total_tokens"] = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+    usage["total_tokens"] = _tokens(usage.get("input_tokens")) + _tokens(usage.get("output_tokens"))
     usage.setdefault("input_tokens", 0)
     usage.setdefault("output_tokens", 0)
     return True
+
+
+def _tokens(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def _json_answer_as_stream(answer: dict[str, Any], model: str) -> bytes:

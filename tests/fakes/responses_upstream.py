@@ -15,7 +15,7 @@ from .http_server import FakeServer, Reply, ragged
 API_KEY = "sk-fake-responses-key-abcdef"
 _ALLOWED_TOP = {
     "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning",
-    "include", "stream", "max_output_tokens", "temperature", "top_p", "text", "truncation",
+    "include", "stream", "max_output_tokens", "temperature", "top_p", "text", "truncation", "store",
 }
 
 
