@@ -295,7 +295,7 @@ class CodexShim:
             make, convert = upstream.new_translator, upstream.convert_json
             upstream.new_translator = lambda: compaction.CompactionTranslator(make())
             if convert is not None:
-                upstream.convert_json = lambda answer: compaction.CompactionTranslator(None).rewrite(convert(answer), final=True)
+                upstream.convert_json = lambda answer: compaction.rewrite_answer(convert(answer))
             flow.metadata["codex_shim_compaction"] = True
         req = flow.request
         req.method = "POST"

@@ -87,6 +87,11 @@ def compaction_item(summary: str) -> dict[str, Any]:
     return {"type": "compaction", "encrypted_content": carrier.wrap(CARRIER_KIND, {"summary": summary})}
 
 
+def rewrite_answer(sse: bytes) -> bytes:
+    """A whole (non-streamed) answer's Responses SSE, rewritten as the compaction answer."""
+    return CompactionTranslator(None).rewrite(sse, final=True)
+
+
 class CompactionTranslator:
     """Wraps a route's translator: its text becomes one compaction item, nothing else is kept."""
 
@@ -115,7 +120,13 @@ class CompactionTranslator:
             event["response"]["output"] = []  # its items were dropped above, never announced
             return encode_event(kind, json.dumps(event))
         if kind == "response.completed":
-            item = compaction_item("".join(self.text).strip())
+            summary = "".join(self.text).strip()
+            if not summary:  # an empty summary would replace the whole conversation with nothing
+                event["type"] = "response.failed"
+                event["response"].update(status="failed", output=[], error={
+                    "code": "compaction_failed", "message": "codex-shim: the model answered the compaction request without a summary"})
+                return encode_event("response.failed", json.dumps(event))
+            item = compaction_item(summary)
             event["response"]["output"] = [item]
             sequence = int(event.get("sequence_number", 0))
             added = {"type": "response.output_item.added", "sequence_number": sequence, "output_index": 0, "item": item}

@@ -354,3 +354,14 @@ def test_a_finished_tool_call_ignores_late_deltas_and_is_not_closed_twice() -> N
     (call,) = done_items(events)
     assert call["arguments"] == '{"cmd":"ls"}'
     assert events[-1]["type"] == "response.completed" and events[-1]["response"]["output"] == [call]
+
+
+def test_a_full_context_window_fails_the_turn_so_codex_stops_retrying() -> None:
+    events = translate([
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c",
+                                     "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 0}}),
+        ev("message_delta", delta={"stop_reason": "model_context_window_exceeded", "stop_sequence": None}, usage={"output_tokens": 0}),
+        ev("message_stop"),
+    ])
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["error"]["code"] == "context_length_exceeded"

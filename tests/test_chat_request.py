@@ -52,7 +52,7 @@ def fn(name: str) -> dict[str, Any]:
 # -- messages ---------------------------------------------------------------------------------
 
 
-def test_instructions_and_developer_messages_become_system_messages():
+def test_instructions_and_leading_developer_messages_become_one_system_message():
     body = {
         "instructions": "Be brief.",
         "input": [
@@ -61,10 +61,18 @@ def test_instructions_and_developer_messages_become_system_messages():
         ],
     }
     assert mapped(body)["messages"] == [
-        {"role": "system", "content": "Be brief."},
-        {"role": "system", "content": "dev rules"},
+        {"role": "system", "content": "Be brief.\n\ndev rules"},
         {"role": "user", "content": "hello"},
     ]
+
+
+def test_a_later_developer_message_is_not_a_system_message_mid_conversation():
+    later = {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "sandbox changed"}]}
+    body = {"input": [user("hello"), {"type": "message", "role": "assistant", "content": "hi"}, later, user("go on")]}
+    assert [m["role"] for m in mapped(body)["messages"]] == ["user", "assistant", "user", "user"]
+    assert mapped(body)["messages"][2]["content"] == "<system>\nsandbox changed\n</system>"
+    openai = chat.map_request(body, route(provider="openai", base_url=""), chat.ToolNames())
+    assert [m["role"] for m in openai["messages"]] == ["user", "assistant", "system", "user"]
 
 
 def test_empty_instructions_add_no_system_message():
@@ -460,7 +468,7 @@ def test_real_codex_request_is_accepted_by_the_fake_provider(codex_request):
 
 def test_real_codex_request_maps_developer_to_system_and_keeps_users(codex_request):
     messages = chat.build(codex_request, route(), "sk").body["messages"]
-    assert [m["role"] for m in messages] == ["system", "system", "user", "user"]
+    assert [m["role"] for m in messages] == ["system", "user", "user"]
     assert messages[0]["content"].startswith("You are a coding agent")
 
 
@@ -479,4 +487,4 @@ def test_real_codex_request_sends_no_responses_only_fields(codex_request):
 
 def test_real_codex_request_keeps_separate_developer_parts_apart(codex_request):
     messages = chat.build(codex_request, route(), "sk").body["messages"]
-    assert re.search(r"</skills_instructions>\s+<permissions instructions>", messages[1]["content"])
+    assert re.search(r"</skills_instructions>\s+<permissions instructions>", messages[0]["content"])

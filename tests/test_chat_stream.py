@@ -752,3 +752,15 @@ def test_random_chunking_with_crlf_never_changes_the_events(cuts):
 def test_every_byte_alone_gives_the_same_events():
     whole = normalise(translate(CHUNKING_STREAM))
     assert normalise(translate([CHUNKING_STREAM[i : i + 1] for i in range(len(CHUNKING_STREAM))])) == whole
+
+
+def test_parallel_calls_that_all_say_index_0_but_bring_their_own_ids_stay_apart() -> None:
+    # Gemini's OpenAI-compatible endpoint streams parallel calls like this.
+    raw = sse([
+        chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "exec_command", "arguments": '{"cmd":'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"ls"}'}}]}),
+        chunk({"tool_calls": [{"index": 0, "id": "call_b", "type": "function", "function": {"name": "exec_command", "arguments": '{"cmd":"pwd"}'}}]}),
+        chunk(finish="tool_calls"),
+    ])
+    calls = [e["item"] for e in translate(raw) if e["type"] == "response.output_item.done"]
+    assert [(c["call_id"], c["arguments"]) for c in calls] == [("call_a", '{"cmd":"ls"}'), ("call_b", '{"cmd":"pwd"}')]

@@ -73,3 +73,13 @@ def test_the_legacy_compact_answer_lists_the_output_items() -> None:
     assert response.status_code == 200 and json.loads(response.content or b"") == {"output": [item]}
     failed = compaction.legacy_answer(b'data: {"type":"response.failed","response":{"error":{"code":"x","message":"boom"}}}\n\n')
     assert failed.status_code == 502 and b"boom" in (failed.content or b"")
+
+
+def test_an_empty_summary_fails_instead_of_wiping_the_conversation() -> None:
+    body = {"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}
+    upstream = chat.build(compaction.prepare_request(body, True), ROUTE, None)
+    translator = compaction.CompactionTranslator(upstream.new_translator())
+    stream = sse([chunk({"reasoning_content": "thinking only"}), chunk({"content": "  "}), chunk(finish="stop"), chunk(usage=USAGE)])
+    seen = events(translator.feed(stream) + translator.feed(b""))
+    assert seen[-1]["type"] == "response.failed" and seen[-1]["response"]["error"]["code"] == "compaction_failed"
+    assert not [e for e in seen if e["type"] == "response.output_item.done"]

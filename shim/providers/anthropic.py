@@ -577,7 +577,10 @@ class AnthropicEventMapper:
 
     def _finish(self) -> None:
         reason = self.stop_reason
-        if reason in ("max_tokens", "model_context_window_exceeded"):
+        if reason == "model_context_window_exceeded":
+            # Retrying the same context cannot help: say so, so Codex stops and can compact.
+            self.builder.fail("context_length_exceeded", "the conversation no longer fits the model's context window")
+        elif reason == "max_tokens":
             self.builder.complete("max_output_tokens")
         elif reason == "refusal":
             self.builder.complete("content_filter")

@@ -25,10 +25,6 @@ CARRIER_KIND = "chat"
 _DROPPED_ITEMS = frozenset(
     {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
 )
-_HOSTED_TOOLS = frozenset(
-    {"web_search", "web_search_preview", "file_search", "image_generation", "code_interpreter",
-     "computer_use_preview", "local_shell", "mcp", "tool_search"}
-)
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
@@ -116,10 +112,8 @@ def _map_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[dict[str, 
                     mapped.append(_custom_tool(inner, names, tool.get("name")))
         elif kind == "custom":
             mapped.append(_custom_tool(tool, names, None))
-        elif kind in _HOSTED_TOOLS:
-            continue  # runs on OpenAI's side only; a chat provider cannot call it
-        else:
-            continue
+        # Anything else (web_search, file_search, image_generation, ...) runs on OpenAI's side
+        # only: a chat provider cannot call it, so it is left out.
     return mapped
 
 
@@ -241,7 +235,24 @@ class _MessageMapper:
                 self.messages.append({"role": "assistant", "content": text})
             return
         self.pending_reasoning = None
+        if role == "system":
+            self._system(self._content(content, role))
+            return
         self.messages.append({"role": role, "content": self._content(content, role)})
+
+    def _system(self, text: str) -> None:
+        """One leading system message: many chat templates (Qwen, Llama on vLLM, gateways)
+        refuse a system message anywhere else. Later developer messages (Codex sends them when
+        permissions or the model change) become user messages there; OpenAI takes them as is."""
+        if all(m["role"] == "system" for m in self.messages):
+            if self.messages:
+                self.messages[0]["content"] += "\n\n" + text
+            else:
+                self.messages.append({"role": "system", "content": text})
+        elif self.route.provider == "openai":
+            self.messages.append({"role": "system", "content": text})
+        else:
+            self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
 
     def _content(self, content: Any, role: str) -> Any:
         if isinstance(content, str):
@@ -395,6 +406,9 @@ class ChatEventMapper:
         index = call.get("index")
         if index is not None:
             key: object = ("index", index)
+            if call_id and self._ids_by_key.get(key, call_id) != call_id:
+                # Parallel calls that all say index 0 but bring their own ids (Gemini's endpoint).
+                key = self._keys_by_id.get(call_id) or ("index", index, call_id)
         elif call_id and call_id in self._keys_by_id:
             key = self._keys_by_id[call_id]
         elif self._last_key is not None and not name and (call_id is None or self._last_key not in self._ids_by_key):
