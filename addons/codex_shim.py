@@ -10,9 +10,9 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from shim.addon import CodexShim  # noqa: E402
-from shim.catalog import CatalogInjector  # noqa: E402
-from shim.websocket import WebSocketTurns  # noqa: E402
+from shim.addon import CodexShim
+from shim.catalog import CatalogInjector
+from shim.websocket import WebSocketTurns
 
 _shim = CodexShim()
 addons = [_shim, CatalogInjector(_shim), WebSocketTurns(_shim)]

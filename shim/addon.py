@@ -14,16 +14,16 @@ import logging
 import os
 import re
 import traceback
-from typing import Any, Protocol
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
 from . import compaction, native_history
 from .config import ConfigError, ModelRoute, config_path, load_config
-from .idle import IdleWatch, cut_upstream
 from .errors import RequestError, ShimError, from_upstream
+from .idle import IdleWatch, cut_upstream
 from .providers import PROVIDERS
 from .providers.base import UpstreamRequest
 from .responses_stream import ResponseStream
@@ -276,7 +276,7 @@ class CodexShim:
             self.prepare_upstream(flow, body, route)
         except RequestError as exc:
             self._answer(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
-        except Exception as exc:  # noqa: BLE001 - an addon bug must not hang Codex
+        except Exception as exc:
             log.exception("codex-shim: failed to translate a request")
             flow.metadata["codex_shim"] = {"route": route.model, "traceback": traceback.format_exc()}
             self._answer(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))

@@ -17,7 +17,7 @@ SSEEvent = tuple[str, str]
 class SSEDecoder:
     """A state machine over the text/event-stream grammar (WHATWG), fed chunk by chunk."""
 
-    __slots__ = ("_pending", "_data", "_event")
+    __slots__ = ("_data", "_event", "_pending")
 
     def __init__(self) -> None:
         self._pending = b""

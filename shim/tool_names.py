@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ToolKind = Literal["function", "custom"]
 
@@ -55,3 +55,55 @@ class ToolNames:
         if ref is not None:
             return ref
         return ToolRef(wire)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool Codex declared, flattened to what every provider can declare: a named function."""
+
+    name: str  # the provider-safe name
+    description: str
+    parameters: dict[str, Any]
+    strict: bool = False
+
+
+_FREEFORM_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"input": {"type": "string", "description": "The raw tool input."}},
+    "required": ["input"],
+}
+
+
+def declared_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[ToolSpec]:
+    """Codex's tools as functions: namespaces flattened, freeform tools given one string
+    argument (their grammar goes into the description). Hosted tools (web_search, ...) run on
+    OpenAI's side only and are left out."""
+    specs: list[ToolSpec] = []
+    for tool in tools:
+        if tool.get("type") == "namespace":
+            specs += [spec for inner in tool.get("tools") or [] if (spec := _spec(inner, names, tool.get("name")))]
+        elif spec := _spec(tool, names, None):
+            specs.append(spec)
+    return specs
+
+
+def _spec(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> ToolSpec | None:
+    kind = tool.get("type")
+    if kind == "function":
+        return ToolSpec(
+            names.register(tool["name"], namespace),
+            tool.get("description") or "",
+            tool.get("parameters") or {"type": "object", "properties": {}},
+            bool(tool.get("strict")),
+        )
+    if kind == "custom":
+        description = tool.get("description") or ""
+        fmt = tool.get("format") or {}
+        if fmt.get("type") == "grammar" and fmt.get("definition"):
+            description += (
+                f"\n\nPass the raw tool input as the `input` string. It must match this "
+                f"{fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
+            )
+        return ToolSpec(names.register(tool["name"], namespace, kind="custom"), description.strip() or "Freeform tool.",
+                        _FREEFORM_PARAMETERS)
+    return None

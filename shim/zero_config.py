@@ -29,7 +29,7 @@ def _route(**fields: Any) -> ModelRoute:
 def ollama_models(url: str = OLLAMA_TAGS_URL, timeout: float = 0.3) -> list[str]:
     """Names of the models a local Ollama serves; [] when nothing answers quickly."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             tags = json.load(answer)
     except (OSError, ValueError):
         return []

@@ -18,8 +18,8 @@ from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
 from ..responses_stream import ResponseStream
-from ..tool_names import ToolNames
-from .base import StreamTranslator, UpstreamRequest
+from ..tool_names import ToolNames, declared_tools
+from .base import StreamTranslator, UpstreamRequest, input_items
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -35,10 +35,6 @@ _MODERN_FAMILY = re.compile(r"claude-(?:opus|sonnet)-(\d+)")
 
 _DROPPED_ITEMS = frozenset(
     {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
-)
-_HOSTED_TOOLS = frozenset(
-    {"web_search", "web_search_preview", "file_search", "image_generation", "code_interpreter",
-     "computer_use_preview", "local_shell", "mcp", "tool_search"}
 )
 _THINKING_TYPES = ("thinking", "redacted_thinking")
 _TOOL_ID_INVALID = re.compile(r"[^a-zA-Z0-9_-]")
@@ -162,51 +158,16 @@ def _thinking_replayable(messages: list[dict[str, Any]]) -> bool:
 
 
 def _map_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[dict[str, Any]]:
-    mapped: list[dict[str, Any]] = []
-    for tool in tools:
-        kind = tool.get("type")
-        if kind == "function":
-            mapped.append(_function_tool(tool, names, None))
-        elif kind == "custom":
-            mapped.append(_custom_tool(tool, names, None))
-        elif kind == "namespace":
-            for inner in tool.get("tools") or []:
-                if inner.get("type") == "function":
-                    mapped.append(_function_tool(inner, names, tool.get("name")))
-                elif inner.get("type") == "custom":
-                    mapped.append(_custom_tool(inner, names, tool.get("name")))
-        # hosted tools (web_search, ...) run on OpenAI's side only: dropped
+    mapped = []
+    for spec in declared_tools(tools, names):
+        schema = spec.parameters
+        if schema.get("type") != "object":  # Anthropic wants an object schema at the top
+            schema = {"type": "object", "properties": {}, **{k: v for k, v in schema.items() if k != "type"}}
+        tool: dict[str, Any] = {"name": spec.name, "input_schema": schema}
+        if spec.description:
+            tool["description"] = spec.description
+        mapped.append(tool)
     return mapped
-
-
-def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
-    schema = tool.get("parameters") or {}
-    if schema.get("type") != "object":
-        schema = {"type": "object", "properties": {}, **{k: v for k, v in schema.items() if k != "type"}}
-    mapped: dict[str, Any] = {"name": names.register(tool["name"], namespace), "input_schema": schema}
-    if tool.get("description"):
-        mapped["description"] = tool["description"]
-    return mapped
-
-
-def _custom_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
-    """A freeform tool as a tool taking one string; the grammar goes into the description."""
-    description = tool.get("description") or ""
-    fmt = tool.get("format") or {}
-    if fmt.get("type") == "grammar" and fmt.get("definition"):
-        description += (
-            f"\n\nPass the raw tool input as the `input` string. It must match this "
-            f"{fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
-        )
-    return {
-        "name": names.register(tool["name"], namespace, kind="custom"),
-        "description": description.strip() or "Freeform tool.",
-        "input_schema": {
-            "type": "object",
-            "properties": {"input": {"type": "string", "description": "The raw tool input."}},
-            "required": ["input"],
-        },
-    }
 
 
 def _map_tool_choice(choice: Any, names: ToolNames, thinking: bool) -> dict[str, Any]:
@@ -251,14 +212,7 @@ class _MessageMapper:
         instructions = body.get("instructions")
         if isinstance(instructions, str) and instructions.strip():
             self.system.append({"type": "text", "text": instructions})
-        items = body.get("input")
-        if isinstance(items, str):
-            items = [{"type": "message", "role": "user", "content": items}]
-        if not isinstance(items, list):
-            raise RequestError("`input` must be a string or a list of items")
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise RequestError(f"input[{index}] is not an object")
+        for index, item in enumerate(input_items(body)):
             self._item(index, item)
         return self.system, _repaired(self.messages)
 

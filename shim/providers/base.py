@@ -7,8 +7,22 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..config import ModelRoute
+from ..errors import RequestError
 from ..responses_stream import ResponseStream
 from ..sse import SSEDecoder
+
+
+def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's input as a list of item objects (a bare string is one user message)."""
+    items = body.get("input")
+    if isinstance(items, str):
+        return [{"type": "message", "role": "user", "content": items}]
+    if not isinstance(items, list):
+        raise RequestError("`input` must be a string or a list of items")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise RequestError(f"input[{index}] is not an object")
+    return items
 
 
 class EventMapper(Protocol):
@@ -46,7 +60,7 @@ class Provider(Protocol):
 class StreamTranslator:
     """Upstream bytes in, Responses SSE bytes out: decoder -> provider mapper -> builder."""
 
-    __slots__ = ("decoder", "mapper", "builder")
+    __slots__ = ("builder", "decoder", "mapper")
 
     def __init__(self, mapper: EventMapper, builder: ResponseStream) -> None:
         self.decoder = SSEDecoder()

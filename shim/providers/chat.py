@@ -14,8 +14,8 @@ from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
 from ..responses_stream import ResponseStream
-from ..tool_names import ToolNames
-from .base import StreamTranslator, UpstreamRequest
+from ..tool_names import ToolNames, declared_tools
+from .base import StreamTranslator, UpstreamRequest, input_items
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -99,57 +99,15 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> di
 
 
 def _map_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[dict[str, Any]]:
-    mapped: list[dict[str, Any]] = []
-    for tool in tools:
-        kind = tool.get("type")
-        if kind == "function":
-            mapped.append(_function_tool(tool, names, None))
-        elif kind == "namespace":
-            for inner in tool.get("tools") or []:
-                if inner.get("type") == "function":
-                    mapped.append(_function_tool(inner, names, tool.get("name")))
-                elif inner.get("type") == "custom":
-                    mapped.append(_custom_tool(inner, names, tool.get("name")))
-        elif kind == "custom":
-            mapped.append(_custom_tool(tool, names, None))
-        # Anything else (web_search, file_search, image_generation, ...) runs on OpenAI's side
-        # only: a chat provider cannot call it, so it is left out.
+    mapped = []
+    for spec in declared_tools(tools, names):
+        function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
+        if spec.description:
+            function["description"] = spec.description
+        if spec.strict:
+            function["strict"] = True
+        mapped.append({"type": "function", "function": function})
     return mapped
-
-
-def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
-    function: dict[str, Any] = {
-        "name": names.register(tool["name"], namespace),
-        "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
-    }
-    if tool.get("description"):
-        function["description"] = tool["description"]
-    if tool.get("strict"):
-        function["strict"] = True
-    return {"type": "function", "function": function}
-
-
-def _custom_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
-    """A freeform tool as a function taking one string; the grammar goes into the description."""
-    description = tool.get("description") or ""
-    fmt = tool.get("format") or {}
-    if fmt.get("type") == "grammar" and fmt.get("definition"):
-        description += (
-            f"\n\nPass the raw tool input as the `input` string. It must match this "
-            f"{fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
-        )
-    return {
-        "type": "function",
-        "function": {
-            "name": names.register(tool["name"], namespace, kind="custom"),
-            "description": description.strip() or "Freeform tool.",
-            "parameters": {
-                "type": "object",
-                "properties": {"input": {"type": "string", "description": "The raw tool input."}},
-                "required": ["input"],
-            },
-        },
-    }
 
 
 def _map_tool_choice(choice: Any, names: ToolNames) -> Any:
@@ -187,14 +145,7 @@ class _MessageMapper:
         instructions = body.get("instructions")
         if isinstance(instructions, str) and instructions.strip():
             self.messages.append({"role": "system", "content": instructions})
-        items = body.get("input")
-        if isinstance(items, str):
-            items = [{"type": "message", "role": "user", "content": items}]
-        if not isinstance(items, list):
-            raise RequestError("`input` must be a string or a list of items")
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise RequestError(f"input[{index}] is not an object")
+        for index, item in enumerate(input_items(body)):
             self._item(index, item)
         self._flush_images()
         return self.messages
