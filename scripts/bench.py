@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shim.sse import SSEDecoder  # noqa: E402
+from tests.harness import free_port, wait_for_port  # noqa: E402
 
 SHAPES = ("chat", "anthropic", "responses")
 ROUTE = {"chat": "bench-chat", "anthropic": "bench-anthropic", "responses": "bench-responses"}
@@ -237,25 +238,6 @@ def hook_ns(workdir: Path) -> int:
 
 
 # -- processes and /proc ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited early with {proc.returncode}")
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
