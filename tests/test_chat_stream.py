@@ -13,7 +13,6 @@ import typing
 from typing import Any
 
 import pydantic
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.responses import ResponseStreamEvent

@@ -9,7 +9,6 @@ import subprocess
 import threading
 from collections.abc import Iterator
 import sys
-import time
 from pathlib import Path
 
 import pytest

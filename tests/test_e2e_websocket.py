@@ -21,7 +21,7 @@ def chat_route(base_url: str) -> list[dict[str, object]]:
 
 
 def upgrades(log: str, path: str) -> int:
-    return sum(1 for line in log.splitlines() if f"GET https://" in line and line.rstrip().endswith(path))
+    return sum(1 for line in log.splitlines() if "GET https://" in line and line.rstrip().endswith(path))
 
 
 def test_a_byok_session_falls_back_to_https_without_retrying_the_socket(tmp_path: Path) -> None:
