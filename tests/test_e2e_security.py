@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 import sys
 from pathlib import Path
@@ -22,29 +23,59 @@ pytestmark = pytest.mark.e2e
 BYOK_KEY = "sk-byok-must-not-reach-openai"
 
 
-def mitmdump(*args: str, seconds: float) -> tuple[int | None, str]:
-    """Run mitmdump with the addon for a bounded time; (exit code or None if still running, log)."""
+def mitmdump(*args: str, until: str, seconds: float = 60) -> tuple[int | None, str, list[str]]:
+    """Run mitmdump with the addon until `until` shows in its log or it exits (bounded).
+
+    Returns (exit code, or None if it was still running; the log; its listening addresses then)."""
     proc = subprocess.Popen([str(Path(sys.executable).parent / "mitmdump"), "-s", str(ROOT / "addons" / "codex_shim.py"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={"PYTHONUNBUFFERED": "1", "PATH": "/usr/bin:/bin"})
-    try:
-        out, _ = proc.communicate(timeout=seconds)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    deadline = time.monotonic() + seconds
+    while until not in "".join(lines) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    listening = listen_addresses(proc.pid)
+    code = proc.poll()
+    if code is None:
         proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-        return None, out
+        proc.wait(10)
+    reader.join(10)
+    return code, "".join(lines), listening
+
+
+def listen_addresses(pid: int) -> list[str]:
+    """The local addresses of `pid`'s listening TCP sockets, read from /proc (no traffic)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.append(fields[1].split(":")[0])
+    return found
 
 
 def test_plain_mitmdump_with_the_addon_listens_on_loopback_only(tmp_path: Path) -> None:
     port = free_port()
-    code, log = mitmdump("-p", str(port), "--set", f"confdir={tmp_path}", "--set", f"codex_shim_config={tmp_path}/none.json", seconds=4)
+    code, log, listening = mitmdump("-p", str(port), "--set", f"confdir={tmp_path}",
+                                    "--set", f"codex_shim_config={tmp_path}/none.json", until=f"listening at 127.0.0.1:{port}")
     assert code is None, log
     assert f"listening at 127.0.0.1:{port}" in log
+    assert listening == ["0100007F"], listening  # 127.0.0.1 only: no 0.0.0.0, no [::]
 
 
 def test_a_remote_listen_address_without_proxyauth_is_refused(tmp_path: Path) -> None:
-    code, log = mitmdump("-p", str(free_port()), "--listen-host", "0.0.0.0", "--set", f"confdir={tmp_path}",
-                         "--set", f"codex_shim_config={tmp_path}/none.json", seconds=20)
+    code, log, _ = mitmdump("-p", str(free_port()), "--listen-host", "0.0.0.0", "--set", f"confdir={tmp_path}",
+                            "--set", f"codex_shim_config={tmp_path}/none.json", until="(only the exit ends this wait)")
     assert code not in (None, 0)
     assert "refuses to listen on '0.0.0.0' without proxyauth" in log
 
