@@ -48,7 +48,8 @@ def mitmdump(*args: str, until: str, seconds: float = 60) -> tuple[int | None, s
 def listen_addresses(pid: int) -> list[str]:
     """The local addresses of `pid`'s listening TCP sockets, read from /proc (no traffic)."""
     inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir() if fds.exists() else []:
         try:
             target = fd.readlink().as_posix()
         except OSError:
