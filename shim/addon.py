@@ -263,7 +263,7 @@ class CodexShim:
             flow.metadata["codex_shim"] = {"route": "passthrough", "model": model}
             if native_history.carries_ours(flow.request.content or b""):
                 flow.request.headers.pop("content-encoding", None)
-                flow.request.content = json.dumps(native_history.scrub(body), ensure_ascii=False).encode()
+                flow.request.content = json.dumps(native_history.scrub(body)).encode()
                 flow.metadata["codex_shim"]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
             return
         if is_legacy_compact(flow.request.path):
@@ -297,13 +297,16 @@ class CodexShim:
             if convert is not None:
                 upstream.convert_json = lambda answer: compaction.rewrite_answer(convert(answer))
             flow.metadata["codex_shim_compaction"] = True
+        # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
+        # so any string (a lone surrogate too) makes valid JSON.
+        content = json.dumps(upstream.body).encode()
         req = flow.request
         req.method = "POST"
         req.url = upstream.url
         fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
         fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() != "host"]
         req.headers = http.Headers(fields)  # nothing of Codex's (auth, cookies, ids) survives
-        req.content = json.dumps(upstream.body, ensure_ascii=False).encode()
+        req.content = content
         self._upstreams[flow.id] = upstream
         if sink is not None:
             self._sinks[flow.id] = sink

@@ -17,6 +17,7 @@ from typing import Any
 from mitmproxy import http
 
 from . import carrier
+from .responses_stream import ResponseStream
 from .sse import SSEDecoder, encode_event
 
 CARRIER_KIND = "compaction"
@@ -98,34 +99,54 @@ class CompactionTranslator:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.decoder = SSEDecoder()
-        self.text: list[str] = []
+        self.deltas: list[str] = []
+        self.finished_text: list[str] = []  # from message items, for upstreams that send no deltas
+        self.ended = False
+        self.sequence = -1
+        self.snapshot: dict[str, Any] = {}  # the response object announced in response.created
 
     def feed(self, chunk: bytes) -> bytes:
         return self.rewrite(self.inner.feed(chunk), final=not chunk)
 
     def rewrite(self, sse: bytes, final: bool) -> bytes:
         """Responses SSE of an ordinary answer in, the compaction answer out."""
-        events = self.decoder.feed(sse) + (self.decoder.close() if final else [])
-        return b"".join(self._event(data) for _, data in events)
+        out = []
+        for _, data in self.decoder.feed(sse) + (self.decoder.close() if final else []):
+            if self.ended:
+                break
+            try:
+                out.append(self._event(data))
+            except Exception as exc:  # noqa: BLE001 - a strange upstream event must fail the turn, not the proxy
+                out.append(self._fail("upstream_protocol_error", f"codex-shim: unreadable compaction answer: {exc!r}"))
+        return b"".join(out)
 
     def _event(self, data: str) -> bytes:
         event = json.loads(data)
         kind = event.get("type", "")
+        number = event.get("sequence_number")
+        if isinstance(number, int):
+            self.sequence = max(self.sequence, number)
         if kind == "response.output_text.delta":
-            self.text.append(str(event.get("delta", "")))
+            self.deltas.append(str(event.get("delta", "")))
+            return b""
+        if kind == "response.output_item.done":
+            item = event.get("item") or {}
+            if item.get("type") == "message":
+                self.finished_text += [str(p.get("text", "")) for p in item.get("content") or [] if p.get("type") == "output_text"]
             return b""
         if kind in ("response.created", "response.in_progress"):
+            if isinstance(event.get("response"), dict):
+                self.snapshot = event["response"]
             return encode_event(kind, data)
         if kind in ("response.failed", "response.incomplete"):
+            self.ended = True
             event["response"]["output"] = []  # its items were dropped above, never announced
             return encode_event(kind, json.dumps(event))
         if kind == "response.completed":
-            summary = "".join(self.text).strip()
+            summary = ("".join(self.deltas) or "".join(self.finished_text)).strip()
             if not summary:  # an empty summary would replace the whole conversation with nothing
-                event["type"] = "response.failed"
-                event["response"].update(status="failed", output=[], error={
-                    "code": "compaction_failed", "message": "codex-shim: the model answered the compaction request without a summary"})
-                return encode_event("response.failed", json.dumps(event))
+                return self._fail("compaction_failed", "codex-shim: the model answered the compaction request without a summary")
+            self.ended = True
             item = compaction_item(summary)
             event["response"]["output"] = [item]
             sequence = int(event.get("sequence_number", 0))
@@ -133,4 +154,16 @@ class CompactionTranslator:
             done = {"type": "response.output_item.done", "sequence_number": sequence + 1, "output_index": 0, "item": item}
             event["sequence_number"] = sequence + 2
             return b"".join(encode_event(e["type"], json.dumps(e)) for e in (added, done, event))
-        return b""  # reasoning, messages, tool calls: not part of a compaction answer
+        return b""  # reasoning, tool calls: not part of a compaction answer
+
+    def _fail(self, code: str, message: str) -> bytes:
+        """End with response.failed, numbered after everything already sent."""
+        self.ended = True
+        if not self.snapshot:  # nothing announced yet: a complete failed stream of our own
+            builder = ResponseStream("compaction")
+            builder.fail(code, message)
+            return builder.drain()
+        self.sequence += 1
+        response = {**self.snapshot, "status": "failed", "output": [], "error": {"code": code, "message": message}}
+        failed = {"type": "response.failed", "sequence_number": self.sequence, "response": response}
+        return encode_event("response.failed", json.dumps(failed))

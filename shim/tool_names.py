@@ -8,9 +8,12 @@ is a pure function of (namespace, name), so each request rebuilds the same table
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from .errors import RequestError
 
 ToolKind = Literal["function", "custom"]
 
@@ -78,6 +81,8 @@ def declared_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[ToolSp
     """Codex's tools as functions: namespaces flattened, freeform tools given one string
     argument (their grammar goes into the description). Hosted tools (web_search, ...) run on
     OpenAI's side only and are left out."""
+    if not isinstance(tools, list) or not all(isinstance(tool, dict) for tool in tools):
+        raise RequestError("`tools` must be a list of tool objects")
     specs: list[ToolSpec] = []
     for tool in tools:
         if tool.get("type") == "namespace":
@@ -87,8 +92,10 @@ def declared_tools(tools: list[dict[str, Any]], names: ToolNames) -> list[ToolSp
     return specs
 
 
-def _spec(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> ToolSpec | None:
-    kind = tool.get("type")
+def _spec(tool: Any, names: ToolNames, namespace: str | None) -> ToolSpec | None:
+    kind = tool.get("type") if isinstance(tool, dict) else None
+    if kind in ("function", "custom") and not isinstance(tool.get("name"), str):
+        raise RequestError(f"a {kind} tool without a name: {json.dumps(tool)[:200]}")
     if kind == "function":
         return ToolSpec(
             names.register(tool["name"], namespace),

@@ -49,8 +49,16 @@ class SocketTurn:
         self.decoder = SSEDecoder()
         self.handler: ReplayHandler | None = None
         self.finished = False
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """No more frames from this turn: its events must not mix with a newer turn's."""
+        self.finished = self.abandoned = True
+        self.cut()
 
     def send(self, frame: str) -> None:
+        if self.abandoned:
+            return
         if not self.socket.live:
             self.cut()  # Codex went away: stop the upstream instead of streaming into the void
             return
@@ -137,13 +145,16 @@ class WebSocketTurns:
         route = self.shim.routes.get(data.get("model")) if data.get("type") == "response.create" else None
         if route is None:
             if data.get("type") == "response.create" and native_history.carries_ours(content):
-                message.content = json.dumps(native_history.scrub(data), ensure_ascii=False).encode()
+                message.content = json.dumps(native_history.scrub(data)).encode()
             return
         message.drop()
         flow.comment = f"codex-shim: BYOK turns for {route.model} answered on this socket"
         self._serve(flow, data, route)
 
     def _serve(self, socket: http.HTTPFlow, data: dict[str, Any], route: ModelRoute) -> None:
+        previous = self._turns.pop(socket.id, None)
+        if previous is not None:  # Codex moved on (it waits for a turn's end, so this is rare)
+            previous.abandon()
         turn = SocketTurn(socket, route.model)
         if data.get("generate") is False:  # prewarm: nothing to generate
             builder = ResponseStream(route.model)

@@ -12,6 +12,7 @@ import pytest
 
 from shim import carrier
 from shim.config import ModelRoute
+from shim.errors import RequestError
 from shim.providers import chat
 from shim.tool_names import ToolNames
 from tests.fakes.chat_upstream import validate
@@ -488,3 +489,9 @@ def test_real_codex_request_sends_no_responses_only_fields(codex_request):
 def test_real_codex_request_keeps_separate_developer_parts_apart(codex_request):
     messages = chat.build(codex_request, route(), "sk").body["messages"]
     assert re.search(r"</skills_instructions>\s+<permissions instructions>", messages[0]["content"])
+
+
+def test_malformed_tools_are_a_clear_request_error():
+    for tools in ({"type": "function"}, ["not a tool"], [{"type": "function", "parameters": {}}]):
+        with pytest.raises(RequestError):
+            mapped({"input": "hi", "tools": tools})

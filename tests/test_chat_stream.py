@@ -763,3 +763,15 @@ def test_parallel_calls_that_all_say_index_0_but_bring_their_own_ids_stay_apart(
     ])
     calls = [e["item"] for e in translate(raw) if e["type"] == "response.output_item.done"]
     assert [(c["call_id"], c["arguments"]) for c in calls] == [("call_a", '{"cmd":"ls"}'), ("call_b", '{"cmd":"pwd"}')]
+
+
+def test_index_0_parallel_calls_keep_their_split_arguments_apart() -> None:
+    raw = sse([
+        chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "exec_command", "arguments": '{"cmd":'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"ls"}'}}]}),
+        chunk({"tool_calls": [{"index": 0, "id": "call_b", "type": "function", "function": {"name": "exec_command", "arguments": '{"cmd":'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"pwd"}'}}]}),
+        chunk(finish="tool_calls"),
+    ])
+    calls = [e["item"] for e in translate(raw) if e["type"] == "response.output_item.done"]
+    assert [(c["call_id"], c["arguments"]) for c in calls] == [("call_a", '{"cmd":"ls"}'), ("call_b", '{"cmd":"pwd"}')]

@@ -83,3 +83,26 @@ def test_an_empty_summary_fails_instead_of_wiping_the_conversation() -> None:
     seen = events(translator.feed(stream) + translator.feed(b""))
     assert seen[-1]["type"] == "response.failed" and seen[-1]["response"]["error"]["code"] == "compaction_failed"
     assert not [e for e in seen if e["type"] == "response.output_item.done"]
+
+
+def test_a_responses_upstream_that_sends_no_deltas_still_gives_its_summary() -> None:
+    from shim.providers import responses
+
+    route = ModelRoute(model="byok", provider="responses", base_url="http://127.0.0.1:1/v1")
+    message = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "We fixed the parser."}]}
+    answer = {"id": "r", "status": "completed", "output": [message],
+              "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
+    upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True), route, None)
+    seen = events(compaction.rewrite_answer(upstream.convert_json(answer)))  # a non-streamed answer
+    (item,) = [e["item"] for e in seen if e["type"] == "response.output_item.done"]
+    assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "We fixed the parser."}
+
+
+def test_strange_upstream_events_fail_the_compaction_instead_of_raising() -> None:
+    from shim.providers import responses
+
+    for bad in (b'data: {"type":"response.failed"}\n\n', b'data: {"type":"response.completed","response":null}\n\n',
+                b'data: {"type":"response.created","response":{"id":"r"}}\n\ndata: {"type":"response.completed","sequence_number":"x","response":{}}\n\n'):
+        translator = compaction.CompactionTranslator(responses.ResponsesPassthrough("byok"))
+        seen = events(translator.feed(bad) + translator.feed(b""))
+        assert seen[-1]["type"] == "response.failed", bad

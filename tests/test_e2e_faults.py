@@ -261,3 +261,9 @@ def test_a_malformed_body_for_a_byok_model_gets_a_clear_400(proxy: tuple[Mitmdum
     status, data, whole = ask(proxy[0], "byok-ok", body="{not json", headers={"x-codex-turn-metadata": json.dumps({"model": "byok-ok"})})
     assert status == 400
     assert "not valid JSON" in json.loads(data)["error"]["message"]
+
+
+def test_a_lone_surrogate_in_codexs_request_still_reaches_the_provider(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    body = '{"model": "byok-ok", "stream": true, "input": "bad \\ud800 text"}'  # valid JSON, not valid UTF-8 text
+    status, data, whole = ask(proxy[0], "byok-ok", body=body)
+    assert status == 200 and last_event(data)["type"] == "response.completed"

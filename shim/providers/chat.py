@@ -294,6 +294,7 @@ class ChatEventMapper:
         self._last_key: object = None
         self._keys_by_id: dict[str, object] = {}
         self._ids_by_key: dict[object, str] = {}
+        self._latest_by_index: dict[object, object] = {}
         self._anonymous = 0
         self._reasoning: list[str] = []
 
@@ -356,10 +357,12 @@ class ChatEventMapper:
         name = function.get("name") or None
         index = call.get("index")
         if index is not None:
-            key: object = ("index", index)
+            key: object = self._latest_by_index.get(index, ("index", index))
             if call_id and self._ids_by_key.get(key, call_id) != call_id:
-                # Parallel calls that all say index 0 but bring their own ids (Gemini's endpoint).
+                # Parallel calls that all say index 0 but bring their own ids (Gemini's endpoint);
+                # id-less argument chunks after such a call belong to it.
                 key = self._keys_by_id.get(call_id) or ("index", index, call_id)
+            self._latest_by_index[index] = key
         elif call_id and call_id in self._keys_by_id:
             key = self._keys_by_id[call_id]
         elif self._last_key is not None and not name and (call_id is None or self._last_key not in self._ids_by_key):
