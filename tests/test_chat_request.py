@@ -495,3 +495,12 @@ def test_malformed_tools_are_a_clear_request_error():
     for tools in ({"type": "function"}, ["not a tool"], [{"type": "function", "parameters": {}}]):
         with pytest.raises(RequestError):
             mapped({"input": "hi", "tools": tools})
+
+
+def test_a_responses_route_drops_the_fields_its_server_refuses():
+    from shim.providers import responses
+
+    body = {"model": "slug", "input": "hi", "store": False, "client_metadata": {"a": 1}, "truncation": "auto", "user": "u"}
+    request = responses.map_request(body, route(provider="responses", drop_fields=("truncation", "user")))
+    assert request["store"] is False  # kept: a server that stores by default must see it
+    assert "client_metadata" not in request and "truncation" not in request and "user" not in request

@@ -36,7 +36,9 @@ def assert_no_codex_credentials(requests: list[dict[str, object]], byok_key: str
 
 def test_codex_runs_a_shell_tool_loop_on_a_chat_provider(tmp_path: Path) -> None:
     model = ScriptedChatModel()
-    with chat_upstream(model) as upstream, Mitmdump(tmp_path, [chat_route(upstream.base_url)], ["-w", str(tmp_path / "flows.mitm")]) as proxy:
+    route = chat_route("", extra_headers={"x-goog-api-key": "sk-extra-header-secret", "X-Title": "codex-shim"})
+    with chat_upstream(model) as upstream, Mitmdump(tmp_path, [{**route, "base_url": f"{upstream.base_url}/v1"}],
+                                                    ["-w", str(tmp_path / "flows.mitm")]) as proxy:
         result = run_codex(proxy, tmp_path / "home", "byok-chat", "Run the marker command and tell me its output.")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "marker-42" in result.stdout  # the command really ran: the fake cannot compute 6*7
@@ -52,6 +54,8 @@ def test_codex_runs_a_shell_tool_loop_on_a_chat_provider(tmp_path: Path) -> None
     # the key does not survive in the saved flows
     saved = (tmp_path / "flows.mitm").read_bytes()
     assert b"/v1/chat/completions" in saved and CHAT_KEY.encode() not in saved
+    assert b"sk-extra-header-secret" not in saved  # keys in extra_headers are redacted too
+    assert upstream.requests[0]["headers"]["x-goog-api-key"] == "sk-extra-header-secret"  # but were sent
 
 
 def test_codex_runs_two_parallel_tool_calls(tmp_path: Path) -> None:

@@ -144,3 +144,12 @@ def test_native_traffic_never_carries_a_byok_key_and_byok_traffic_never_an_opena
     for request in upstream.requests:
         assert NATIVE_KEY not in json.dumps(request["headers"]) + request["body"].decode()
     assert API_KEY not in log and NATIVE_KEY not in log
+
+
+def test_a_remote_listen_address_is_allowed_when_the_user_says_the_network_is_theirs(tmp_path: Path) -> None:
+    port = free_port()
+    code, log, listening = mitmdump("-p", str(port), "--listen-host", "0.0.0.0", "--set", "codex_shim_allow_remote=true",
+                                    "--set", f"confdir={tmp_path}", "--set", f"codex_shim_config={tmp_path}/none.json",
+                                    until=f"listening at *:{port}")
+    assert code is None, log
+    assert "00000000" in listening  # 0.0.0.0, as asked

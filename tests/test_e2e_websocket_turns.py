@@ -93,3 +93,15 @@ def test_prewarm_streaming_and_hanging_up_on_a_native_socket(tmp_path: Path) -> 
             assert abandoned.wait(10), "the provider kept streaming after the socket closed"
     assert native.ws_messages == []  # neither BYOK message reached OpenAI
     assert len(upstream.requests) == 1
+
+
+def test_an_incremental_byok_turn_is_refused_rather_than_answered_without_history(tmp_path: Path) -> None:
+    with NativeOpenAI() as native:
+        routes = [{"model": "byok-any", "provider": "ollama"}]
+        with Mitmdump(tmp_path, routes, ["--set", f"codex_shim_hosts=127.0.0.1:{native.port}"]) as proxy:
+            client = Socket(proxy, native.port)
+            client.send({"type": "response.create", "model": "byok-any", "previous_response_id": "resp_native_1", "input": []})
+            (frame,) = client.frames_until(lambda f: f["type"] == "error")
+            client.sock.close()
+    assert frame["status"] == 400 and frame["error"]["code"] == "previous_response_not_found"
+    assert native.ws_messages == []
