@@ -177,7 +177,7 @@ class CodexShim:
 
     async def running(self) -> None:
         if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
+            self._watchdog = asyncio.get_running_loop().create_task(self._every_second())
         # mitmdump may bring its listeners up before a script's configure ran: rebind if needed.
         proxyserver = ctx.master.addons.get("proxyserver")
         if proxyserver is not None and is_loopback(ctx.options.listen_host):
@@ -192,7 +192,8 @@ class CodexShim:
             self._watchdog.cancel()
             self._watchdog = None
 
-    async def _watch_idle(self) -> None:
+    async def _every_second(self) -> None:
+        """Housekeeping: reload a changed models.json, cut upstreams silent past the idle limit."""
         while True:
             await asyncio.sleep(1)
             self._reload_if_changed()

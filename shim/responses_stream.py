@@ -270,9 +270,6 @@ class ResponseStream:
             return
         self._close_tool(call)
 
-    def has_tool_call(self, key: object) -> bool:
-        return key in self._tools or key in self._finished_tools
-
     def set_usage(
         self,
         *,

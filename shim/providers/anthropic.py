@@ -79,7 +79,6 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
         body=request,
         new_translator=new_translator,
         convert_json=convert_json,
-        meta={"thinking": "thinking" in request},
     )
 
 
@@ -422,7 +421,6 @@ class AnthropicEventMapper:
     def __init__(self, model: str, names: ToolNames, parallel: bool = True) -> None:
         self.builder = ResponseStream(model, tool_names=names, parallel_tool_calls=parallel)
         self.stop_reason: str | None = None
-        self.stopped = False
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
 
@@ -498,7 +496,6 @@ class AnthropicEventMapper:
         self._take_usage(payload.get("usage"))
 
     def _on_message_stop(self, _payload: dict[str, Any]) -> None:
-        self.stopped = True
         self._finish()
 
     def _on_error(self, payload: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import ModelRoute
@@ -48,7 +48,6 @@ class UpstreamRequest:
     body: dict[str, Any]
     new_translator: Callable[[], Translator]
     convert_json: Callable[[dict[str, Any]], bytes] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Provider(Protocol):
