@@ -15,7 +15,7 @@ from shim.providers import PROVIDERS, anthropic
 from shim.sse import SSEDecoder
 from tests.fakes.anthropic_upstream import Validator, count_cache_controls
 
-CODEX_REQUEST = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "codex-0.169-responses-request.json"
+CODEX_REQUEST = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-responses-request.json"
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
 
 

@@ -27,7 +27,7 @@ from shim.catalog import (
 from shim.config import ModelRoute
 from tests.harness import free_port
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "codex-0.169-model-entry.json"
+FIXTURE = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-model-entry.json"
 # Optional in 0.169 (absent from entries of its own bundled catalog or decoded with a default).
 OPTIONAL_KEYS = {"model_messages", "comp_hash"}
 EFFORTS = {"none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra"}

@@ -18,7 +18,7 @@ from shim.tool_names import ToolNames
 from tests.fakes.chat_upstream import validate
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "codex-0.169-responses-request.json"
+FIXTURE = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-responses-request.json"
 
 
 def route(**overrides: Any) -> ModelRoute:
