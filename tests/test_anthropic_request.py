@@ -12,8 +12,8 @@ from shim import carrier
 from shim.config import ModelRoute
 from shim.errors import RequestError
 from shim.providers import PROVIDERS, anthropic
-from shim.sse import SSEDecoder
 from tests.fakes.anthropic_upstream import Validator, count_cache_controls
+from tests.responses_grammar import done_items, parse_checked
 
 CODEX_REQUEST = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-responses-request.json"
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
@@ -349,7 +349,7 @@ def test_a_streamed_answer_round_trips_into_the_next_request_verbatim() -> None:
     upstream = PROVIDERS["anthropic"].build({"model": "claude-slug", "input": "hi", "tools": [SHELL_TOOL]}, route(), "k")
     translator = upstream.new_translator()
     out = translator.feed((FIXTURES / "thinking_tool_use.sse").read_bytes()) + translator.feed(b"")
-    items = [json.loads(d)["item"] for _, d in SSEDecoder().feed(out) if _ == "response.output_item.done"]
+    items = done_items(parse_checked(out))
     body = build({"reasoning": {"effort": "low"}, "tools": [SHELL_TOOL], "input": [user("list"), *items, output(items[-1]["call_id"], "a b")]})
     assert strip_cache(body["messages"][1]["content"]) == [
         {"type": "thinking", "thinking": "Let me check the directory first…", "signature": "EqQBCkgIBxABGAIiQL1Zsig=="},

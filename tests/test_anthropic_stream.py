@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 from anthropic.types import RawMessageStreamEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from shim import carrier
@@ -20,12 +18,11 @@ from shim.providers import PROVIDERS, anthropic
 from shim.responses_stream import ResponseStream
 from shim.sse import SSEDecoder
 from shim.tool_names import ToolNames
+from tests.responses_grammar import done_items, normalise, of_type, parse_checked
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
-RESPONSES_EVENT = TypeAdapter(ResponseStreamEvent)
 ANTHROPIC_EVENT = TypeAdapter(RawMessageStreamEvent)
 ROUTE = ModelRoute(model="claude-slug", provider="anthropic", upstream_model="claude-sonnet-4-5")
-_IDS = re.compile(r"\b(resp|msg|rs|fc|ctc|call)_[0-9a-f]{32}\b")
 
 
 def fixture(name: str) -> bytes:
@@ -41,41 +38,10 @@ def names() -> ToolNames:
 
 
 def translate(chunks: list[bytes], table: ToolNames | None = None) -> list[dict[str, Any]]:
-    """Feed chunks through a fresh translator (then end of stream); the events, validated."""
+    """Feed chunks through a fresh translator (then end of stream); the events, SDK- and grammar-checked."""
     mapper = anthropic.AnthropicEventMapper("claude-slug", table or names())
     translator = anthropic.StreamTranslator(mapper, mapper.builder)
-    out = b"".join(translator.feed(c) for c in chunks if c) + translator.feed(b"")
-    events = [json.loads(data) for _, data in SSEDecoder().feed(out) + SSEDecoder().close()]
-    for event in events:
-        validate_responses_event(event)
-    return events
-
-
-def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["type"] == kind]
-
-
-def done_items(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e["item"] for e in of_type(events, "response.output_item.done")]
-
-
-def validate_responses_event(event: dict[str, Any]) -> None:
-    """Check `event` against openai's types; the SDK's error-code enum omits codes Codex acts on
-    (server_is_overloaded, stream_truncated, ...), so those are checked apart."""
-    copy = json.loads(json.dumps(event))
-    response = copy.get("response") or {}
-    if isinstance(response.get("error"), dict):
-        assert isinstance(response["error"]["code"], str) and response["error"]["message"]
-        response["error"]["code"] = "server_error"
-    RESPONSES_EVENT.validate_python(copy)
-
-
-def normalized(events: list[dict[str, Any]]) -> str:
-    """Events with random ids and timestamps replaced, so two runs compare equal."""
-    text = json.dumps(events)
-    seen: dict[str, str] = {}
-    text = _IDS.sub(lambda m: seen.setdefault(m.group(0), f"id{len(seen)}"), text)
-    return re.sub(r'"created_at": \d+', '"created_at": 0', text)
+    return parse_checked(b"".join(translator.feed(c) for c in chunks if c) + translator.feed(b""))
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.sse")))
@@ -274,14 +240,14 @@ def test_chunking_never_changes_the_output(data: st.DataObject, name: str) -> No
     raw = fixture(name)
     cuts = sorted(data.draw(st.sets(st.integers(min_value=1, max_value=len(raw) - 1), max_size=40)))
     chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
-    assert normalized(translate(chunks)) == normalized(translate([raw]))
+    assert normalise(translate(chunks)) == normalise(translate([raw]))
 
 
 def test_every_byte_boundary_split_gives_the_same_output() -> None:
     raw = fixture("thinking_tool_use.sse")
-    whole = normalized(translate([raw]))
+    whole = normalise(translate([raw]))
     for cut in range(1, len(raw)):
-        assert normalized(translate([raw[:cut], raw[cut:]])) == whole
+        assert normalise(translate([raw[:cut], raw[cut:]])) == whole
 
 
 def test_json_answer_converts_like_the_stream() -> None:
@@ -298,9 +264,7 @@ def test_json_answer_converts_like_the_stream() -> None:
     upstream = PROVIDERS["anthropic"].build({"model": "claude-slug", "input": "hi"}, ROUTE, "k")
     assert upstream.convert_json is not None
     out = upstream.convert_json(message)
-    events = [json.loads(d) for _, d in SSEDecoder().feed(out)]
-    for event in events:
-        validate_responses_event(event)
+    events = parse_checked(out)
     reasoning, text, call = done_items(events)
     assert carrier.unwrap("anthropic", reasoning["encrypted_content"]) == {"blocks": [{"type": "thinking", "thinking": "Plan.", "signature": "SigJ"}]}
     assert text["content"][0]["text"] == "Running it."
@@ -347,9 +311,7 @@ def test_a_finished_tool_call_ignores_late_deltas_and_is_not_closed_twice() -> N
     builder.finish_tool_call("k")
     builder.finish_tool_call("never-opened")
     builder.complete()
-    events = [json.loads(d) for _, d in SSEDecoder().feed(builder.drain())]
-    for event in events:
-        validate_responses_event(event)
+    events = parse_checked(builder.drain())
     assert len(of_type(events, "response.function_call_arguments.delta")) == 1  # the one at announce
     (call,) = done_items(events)
     assert call["arguments"] == '{"cmd":"ls"}'

@@ -1,36 +1,26 @@
 """Chat Completions streams through chat.build(...).new_translator() into Responses events.
 
-Every emitted event is parsed back with SSEDecoder, validated against the openai SDK's
-pydantic `ResponseStreamEvent` union and checked against the Responses event grammar.
+Every emitted event is parsed back, validated against the openai SDK's pydantic
+`ResponseStreamEvent` union and checked against the Responses event grammar
+(tests/responses_grammar.py).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
-import typing
 from typing import Any
 
-import pydantic
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openai.types.responses import ResponseStreamEvent
 
 from shim import carrier
 from shim.config import ModelRoute
 from shim.providers import chat
-from shim.sse import SSEDecoder
 from tests.fakes.chat_upstream import USAGE, chunk, sse
+from tests.responses_grammar import EVENT_MODELS, decode, done_items, normalise, parse_checked, types
 
 ROUTE = ModelRoute(model="byok-model", provider="generic-chat-completion-api", base_url="http://127.0.0.1:1/v1")
-EVENT_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ResponseStreamEvent)
-# The same union member by member, keyed by `type`, for readable errors on failure.
-EVENT_MODELS: dict[str, type[pydantic.BaseModel]] = {
-    typing.get_args(model.model_fields["type"].annotation)[0]: model
-    for model in typing.get_args(typing.get_args(ResponseStreamEvent)[0])
-}
-TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
 BODY: dict[str, Any] = {
     "model": "byok-model",
@@ -60,147 +50,12 @@ BODY: dict[str, Any] = {
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def sdk_validate(event: dict[str, Any]) -> None:
-    """Validate one event against the openai SDK's stream event union."""
-    checked = copy.deepcopy(event)
-    usage = (checked.get("response") or {}).get("usage")
-    if isinstance(usage, dict):
-        assert "cache_write_tokens" in usage["input_tokens_details"]
-    error = (checked.get("response") or {}).get("error")
-    if isinstance(error, dict):
-        # DELIBERATE DEVIATION (reported): the SDK types ResponseError.code as a closed Literal
-        # ("server_error", "rate_limit_exceeded", "invalid_prompt", image errors, ...), but Codex
-        # acts on codes outside it (context_length_exceeded, insufficient_quota,
-        # server_is_overloaded, ...) and retries on unknown ones such as our "stream_truncated".
-        # The code is checked to be a non-empty string here, the rest of the event by the SDK.
-        assert isinstance(error.get("code"), str) and error["code"]
-        assert isinstance(error.get("message"), str) and error["message"]
-        error["code"] = "server_error"
-    assert checked.get("type") in EVENT_MODELS, f"not a Responses stream event type: {checked.get('type')!r}"
-    EVENT_MODELS[checked["type"]].model_validate(checked)
-    EVENT_ADAPTER.validate_python(checked)
-
-
-def parse(out: bytes) -> list[dict[str, Any]]:
-    decoder = SSEDecoder()
-    pairs = decoder.feed(out) + decoder.close()
-    events = []
-    for name, data in pairs:
-        event = json.loads(data)
-        assert name == event["type"], "the SSE event: line must repeat the data's type"
-        sdk_validate(event)
-        events.append(event)
-    return events
-
-
-def translate(raw: bytes | list[bytes], body: dict[str, Any] | None = None, grammar: bool = True) -> list[dict[str, Any]]:
+def translate(raw: bytes | list[bytes], body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Feed `raw` (whole or in pieces) through a fresh translator; the events, SDK- and grammar-checked."""
     up = chat.build(copy.deepcopy(body or BODY), ROUTE, "sk-test")
     translator = up.new_translator()
     pieces = [raw] if isinstance(raw, bytes) else raw
-    out = b"".join(translator.feed(piece) for piece in pieces if piece) + translator.feed(b"")
-    events = parse(out)
-    if grammar:
-        check_grammar(events)
-    return events
-
-
-def types(events: list[dict[str, Any]]) -> list[str]:
-    return [e["type"] for e in events]
-
-
-def done_items(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e["item"] for e in events if e["type"] == "response.output_item.done"]
-
-
-def check_grammar(events: list[dict[str, Any]]) -> None:
-    """The Responses event grammar Codex relies on."""
-    assert events, "no events at all"
-    seqs = [e["sequence_number"] for e in events]
-    assert seqs[0] == 0
-    assert all(b > a for a, b in zip(seqs, seqs[1:])), f"sequence numbers not increasing: {seqs}"
-    assert types(events)[:2] == ["response.created", "response.in_progress"]
-    terminal = [i for i, e in enumerate(events) if e["type"] in TERMINAL]
-    assert terminal == [len(events) - 1], "exactly one terminal event, and it is the last"
-    response_id = events[0]["response"]["id"]
-    assert all(e["response"]["id"] == response_id for e in events if "response" in e)
-
-    added: dict[int, dict[str, Any]] = {}
-    done: dict[int, dict[str, Any]] = {}
-    text: dict[tuple[int, str], list[str]] = {}
-    parts_open: set[tuple[int, str]] = set()
-    for e in events[2:-1]:
-        kind = e["type"]
-        index = e.get("output_index")
-        if kind == "response.output_item.added":
-            assert index == len(added), "output indexes are claimed 0, 1, 2, ... in order"
-            added[index] = e["item"]
-            continue
-        assert index in added and index not in done, f"{kind} for an item not open: {index}"
-        item = added[index]
-        if kind == "response.output_item.done":
-            assert e["item"]["id"] == item["id"] and e["item"]["type"] == item["type"]
-            assert not any(key[0] == index for key in parts_open), "item done with a part still open"
-            done[index] = e["item"]
-            continue
-        assert e["item_id"] == item["id"], f"{kind} names item {e['item_id']}, index {index} is {item['id']}"
-        if kind == "response.content_part.added":
-            assert item["type"] == "message"
-            parts_open.add((index, "text"))
-        elif kind == "response.output_text.delta":
-            assert (index, "text") in parts_open
-            text.setdefault((index, "text"), []).append(e["delta"])
-        elif kind == "response.output_text.done":
-            assert e["text"] == "".join(text.get((index, "text"), []))
-        elif kind == "response.content_part.done":
-            assert e["part"]["text"] == "".join(text.get((index, "text"), []))
-            parts_open.discard((index, "text"))
-        elif kind == "response.reasoning_summary_part.added":
-            assert item["type"] == "reasoning"
-            parts_open.add((index, "summary"))
-        elif kind == "response.reasoning_summary_text.delta":
-            assert (index, "summary") in parts_open
-            text.setdefault((index, "summary"), []).append(e["delta"])
-        elif kind == "response.reasoning_summary_text.done":
-            assert e["text"] == "".join(text.get((index, "summary"), []))
-        elif kind == "response.reasoning_summary_part.done":
-            assert e["part"]["text"] == "".join(text.get((index, "summary"), []))
-            parts_open.discard((index, "summary"))
-        elif kind == "response.function_call_arguments.delta":
-            text.setdefault((index, "args"), []).append(e["delta"])
-        elif kind == "response.function_call_arguments.done":
-            assert item["type"] == "function_call"
-            streamed = "".join(text.get((index, "args"), []))
-            assert e["arguments"] == (streamed or "{}")
-        elif kind == "response.custom_tool_call_input.delta":
-            assert item["type"] == "custom_tool_call"
-        elif kind == "response.custom_tool_call_input.done":
-            assert item["type"] == "custom_tool_call"
-        else:
-            raise AssertionError(f"unexpected event {kind}")
-
-    last = events[-1]
-    if last["type"] != "response.failed":
-        assert set(done) == set(added), "every added item is done before the response ends"
-        assert last["response"]["output"] == [done[i] for i in sorted(done)]
-        usage = last["response"]["usage"]
-        assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
-
-
-ID = re.compile(r"\b(resp|rs|msg|fc|ctc|call)_[0-9a-f]{32}\b")
-
-
-def normalise(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Replace the builder's random ids (and the clock) with stable placeholders."""
-    seen: dict[str, str] = {}
-
-    def rename(match: re.Match[str]) -> str:
-        return seen.setdefault(match.group(0), f"{match.group(1)}_<{len(seen)}>")
-
-    out = json.loads(ID.sub(rename, json.dumps(events, ensure_ascii=False)))
-    for e in out:
-        if "response" in e:
-            e["response"]["created_at"] = 0
-    return out
+    return parse_checked(b"".join(translator.feed(piece) for piece in pieces if piece) + translator.feed(b""))
 
 
 def call_start(index: int | None, call_id: str | None, name: str | None, arguments: str = "") -> dict[str, Any]:
@@ -313,8 +168,7 @@ def test_usage_has_every_field_the_sdk_requires():
     up = chat.build(copy.deepcopy(BODY), ROUTE, None)
     translator = up.new_translator()
     out = translator.feed(TEXT_STREAM) + translator.feed(b"")
-    decoder = SSEDecoder()
-    completed = json.loads((decoder.feed(out) + decoder.close())[-1][1])
+    completed = json.loads(decode(out)[-1][1])
     assert completed["type"] == "response.completed"
     EVENT_MODELS["response.completed"].model_validate(completed)  # no fill-in of the missing field
 
@@ -490,7 +344,7 @@ def test_tool_call_without_index_whose_id_arrives_late_is_one_call():
 
 def test_completed_output_is_ordered_by_output_index_when_text_follows_a_tool_call():
     stream = sse([call_start(0, "c", "exec_command", "{}"), chunk({"content": "after"}), chunk(finish="tool_calls")])
-    events = translate(stream, grammar=False)
+    events = translate(stream)
     output = events[-1]["response"]["output"]
     added = [e["item"]["id"] for e in events if e["type"] == "response.output_item.added"]
     assert [item["id"] for item in output] == added
@@ -659,9 +513,7 @@ def test_keepalive_comments_and_other_choices_are_ignored():
 def convert(answer: dict[str, Any], body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     up = chat.build(copy.deepcopy(body or BODY), ROUTE, None)
     assert up.convert_json is not None
-    events = parse(up.convert_json(answer))
-    check_grammar(events)
-    return events
+    return parse_checked(up.convert_json(answer))
 
 
 def test_json_chat_completion_converts_to_a_completed_stream():

@@ -9,8 +9,8 @@ from typing import Any
 from shim import carrier, compaction
 from shim.config import ModelRoute
 from shim.providers import chat
-from shim.sse import SSEDecoder
 from tests.fakes.chat_upstream import USAGE, chunk, sse
+from tests.responses_grammar import parse_checked
 
 ROUTE = ModelRoute(model="byok", provider="generic-chat-completion-api", base_url="http://127.0.0.1:1/v1")
 
@@ -20,8 +20,8 @@ def user(text: str) -> dict[str, Any]:
 
 
 def events(data: bytes) -> list[dict[str, Any]]:
-    decoder = SSEDecoder()
-    return [json.loads(d) for _, d in decoder.feed(data) + decoder.close()]
+    """The compaction translator's output, SDK- and grammar-checked like every translator's."""
+    return parse_checked(data, compaction=True)
 
 
 def test_a_trigger_becomes_a_request_for_a_summary_without_tool_calls() -> None:

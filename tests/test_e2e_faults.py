@@ -13,14 +13,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shim import carrier
-from shim.sse import SSEDecoder
 from tests.fakes.chat_upstream import USAGE, chunk, sse
 from tests.fakes.http_server import FakeServer, Reply, ragged
 from tests.harness import Mitmdump, free_port
+from tests.responses_grammar import parse_checked
 
 pytestmark = pytest.mark.e2e
 
@@ -124,12 +125,12 @@ def ask(proxy: Mitmdump, model: str, path: str = "/v1/responses", body: str | No
     return resp.status, data, whole
 
 
-def events(data: bytes) -> list[dict[str, object]]:
-    decoder = SSEDecoder()
-    return [json.loads(d) for _, d in decoder.feed(data) + decoder.close()]
+def events(data: bytes) -> list[dict[str, Any]]:
+    """The events Codex got, SDK- and grammar-checked like every translator's output."""
+    return parse_checked(data)
 
 
-def last_event(data: bytes) -> dict[str, object]:
+def last_event(data: bytes) -> dict[str, Any]:
     return events(data)[-1]
 
 

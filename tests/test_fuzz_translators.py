@@ -10,12 +10,13 @@ blank lines — then cut into random chunks, and sometimes cut short.
 Properties for the chat, anthropic and compaction(chat) translators (all built on ResponseStream):
 1. no exception escapes `feed(chunk)` or the final `feed(b"")`;
 2. the output is a valid Responses event stream: each event validates against the openai SDK's
-   `ResponseStreamEvent` union (`sdk_validate` from test_chat_stream, with its documented
-   allowance for error codes outside the SDK's Literal, and here one more for the compaction
-   item, which carries no `id`), and `check_grammar` holds: sequence numbers strictly increase
-   from 0, created/in_progress first, exactly one terminal event (completed / incomplete /
-   failed) and it is last, output indexes claimed in order, every added item done before a
-   non-failed terminal, and the terminal's output lists exactly the done items;
+   `ResponseStreamEvent` union (`sdk_validate` from tests/responses_grammar.py, with its
+   documented allowances for error codes outside the SDK's Literal and for the compaction item,
+   which carries no `id`), and `check_grammar` from the same module holds: sequence numbers
+   strictly increase from 0, created/in_progress first, exactly one terminal event (completed /
+   incomplete / failed) and it is last, output indexes claimed in order, parts opened and closed
+   in pairs, deltas only inside their item and part, every added item done before a non-failed
+   terminal, and the terminal's output lists exactly the done items;
 3. a stream that did not finish properly never ends in response.completed (nor .incomplete):
    hostile streams complete only if the upstream sent its finish (chat: a finish_reason or
    [DONE]; anthropic: message_stop), and a well-formed stream cut before its finish fails;
@@ -51,10 +52,9 @@ from hypothesis import strategies as st
 from shim import compaction
 from shim.config import ModelRoute
 from shim.providers import anthropic, chat, responses
-from shim.sse import SSEDecoder
+from tests.responses_grammar import TERMINAL, check_one_terminal_last, decode, parse_checked, sdk_validate
 from tests.test_chat_stream import BODY as CHAT_BODY
 from tests.test_chat_stream import ROUTE as CHAT_ROUTE
-from tests.test_chat_stream import TERMINAL, check_grammar, sdk_validate
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None)
 SMALL = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -178,42 +178,11 @@ def run(translator: Any, raw: bytes, cuts: list[int]) -> bytes:
     return out + translator.feed(b"")
 
 
-def decoded(raw: bytes) -> list[tuple[str, str]]:
-    decoder = SSEDecoder()
-    return decoder.feed(raw) + decoder.close()
-
-
 def json_or_none(data: str) -> Any:
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
         return None
-
-
-def compaction_allowance(event: dict[str, Any]) -> dict[str, Any]:
-    """DELIBERATE DEVIATION (reported): the SDK's ResponseCompactionItem requires `id`; the shim's
-    compaction item is `{type, encrypted_content}`, which is what Codex reads and sends back."""
-    event = copy.deepcopy(event)
-    items = [event.get("item")] + list((event.get("response") or {}).get("output") or [])
-    for item in items:
-        if isinstance(item, dict) and item.get("type") == "compaction":
-            item.setdefault("id", "cmp_allowance")
-    return event
-
-
-def built_events(out: bytes, compacting: bool = False) -> list[dict[str, Any]]:
-    """Properties 2 and 4 for a ResponseStream-built output."""
-    out.decode("utf-8")  # property 4: strict UTF-8
-    events = []
-    for name, data in decoded(out):
-        event = json.loads(data)
-        assert name == event["type"], "the event: line repeats the data's type"
-        if compacting:
-            event = compaction_allowance(event)
-        sdk_validate(event)
-        events.append(event)
-    check_grammar(events)
-    return events
 
 
 # -- chat ---------------------------------------------------------------------------------------
@@ -301,7 +270,7 @@ def chat_stream(draw: st.DrawFn) -> bytes:
 
 def chat_finished(raw: bytes) -> bool:
     """Did the upstream send what ends a chat answer: [DONE] or a finish_reason?"""
-    for _, data in decoded(raw):
+    for _, data in decode(raw):
         if data == "[DONE]":
             return True
         chunk = json_or_none(data)
@@ -318,7 +287,7 @@ def chat_translator() -> Any:
 @FUZZ
 @given(chat_stream(), CUTS)
 def test_chat_translator_survives_hostile_streams(raw, cuts):
-    events = built_events(run(chat_translator(), raw, cuts))
+    events = parse_checked(run(chat_translator(), raw, cuts))
     if events[-1]["type"] != "response.failed":
         assert chat_finished(raw), "completed a stream that never finished"
 
@@ -341,10 +310,10 @@ def good_chat_stream(draw: st.DrawFn) -> tuple[bytes, int]:
 @given(good_chat_stream(), st.integers(0, 200_000), CUTS)
 def test_chat_stream_cut_before_its_finish_fails(stream, cut_at, cuts):
     raw, finished_at = stream
-    whole = built_events(run(chat_translator(), raw, cuts))
+    whole = parse_checked(run(chat_translator(), raw, cuts))
     assert whole[-1]["type"] in ("response.completed", "response.incomplete", "response.failed")
     cut = raw[: min(cut_at, len(raw))]
-    last = built_events(run(chat_translator(), cut, cuts))[-1]
+    last = parse_checked(run(chat_translator(), cut, cuts))[-1]
     if len(cut) < finished_at:
         assert last["type"] == "response.failed"
 
@@ -357,7 +326,7 @@ def test_chat_stream_cut_before_its_finish_fails(stream, cut_at, cuts):
 def test_compaction_translator_survives_hostile_streams(raw, cuts):
     body = {"model": "byok-model", "input": [{"type": "message", "role": "user", "content": "hi"}, {"type": "compaction_trigger"}]}
     upstream = chat.build(compaction.prepare_request(body, True), CHAT_ROUTE, None)
-    events = built_events(run(compaction.CompactionTranslator(upstream.new_translator()), raw, cuts), compacting=True)
+    events = parse_checked(run(compaction.CompactionTranslator(upstream.new_translator()), raw, cuts), compaction=True)
     kinds = [e["type"] for e in events]
     assert set(kinds) <= {"response.created", "response.in_progress", "response.output_item.added", "response.output_item.done", *TERMINAL}
     if kinds[-1] == "response.completed":
@@ -434,7 +403,7 @@ def anthropic_stream(draw: st.DrawFn) -> bytes:
 
 def anthropic_finished(raw: bytes) -> bool:
     """Did the upstream send message_stop (by the data's type, or the event name without one)?"""
-    for name, data in decoded(raw):
+    for name, data in decode(raw):
         event = json_or_none(data)
         if isinstance(event, dict) and (event.get("type") or name) == "message_stop":
             return True
@@ -449,7 +418,7 @@ def anthropic_translator() -> Any:
 @FUZZ
 @given(anthropic_stream(), CUTS)
 def test_anthropic_translator_survives_hostile_streams(raw, cuts):
-    events = built_events(run(anthropic_translator(), raw, cuts))
+    events = parse_checked(run(anthropic_translator(), raw, cuts))
     if events[-1]["type"] != "response.failed":
         assert anthropic_finished(raw), "completed a stream that never sent message_stop"
 
@@ -477,10 +446,10 @@ def good_anthropic_stream(draw: st.DrawFn) -> tuple[bytes, int]:
 @given(good_anthropic_stream(), st.integers(0, 200_000), CUTS)
 def test_anthropic_stream_cut_before_message_stop_fails(stream, cut_at, cuts):
     raw, finished_at = stream
-    whole = built_events(run(anthropic_translator(), raw, cuts))
+    whole = parse_checked(run(anthropic_translator(), raw, cuts))
     assert whole[-1]["type"] in ("response.completed", "response.incomplete", "response.failed")
     cut = raw[: min(cut_at, len(raw))]
-    last = built_events(run(anthropic_translator(), cut, cuts))[-1]
+    last = parse_checked(run(anthropic_translator(), cut, cuts))[-1]
     if len(cut) < finished_at:
         assert last["type"] == "response.failed"
 
@@ -541,7 +510,6 @@ R_TERMINALS = st.one_of(
 R_ERROR = st.just({"type": "error", "code": "server_error", "message": "boom", "param": None})
 R_WELL_FORMED = st.one_of(R_LIFECYCLE, R_ITEM_EVENT, R_DELTA, R_DELTA, R_ERROR)
 R_ANY = st.one_of(R_WELL_FORMED, R_TERMINALS, st.just({"type": "response.brand_new_event", "x": 1}))
-KINDS_CODEX_ENDS_ON = {"response.completed", "response.incomplete", "response.failed"}
 _SEQUENCE = re.compile(r'"sequence_number":\s*(-?\d+)')
 
 
@@ -553,12 +521,11 @@ def codex_kind(data: str) -> str | None:
 
 def check_passthrough(raw: bytes, out: bytes, well_formed: bool) -> list[tuple[str, str]]:
     out.decode("utf-8")
-    upstream = [(n, d) for n, d in decoded(raw) if d and d != "[DONE]"]
-    relayed = decoded(out)
+    upstream = [(n, d) for n, d in decode(raw) if d and d != "[DONE]"]
+    relayed = decode(out)
     kinds = [codex_kind(data) for _, data in relayed]
-    terminals = [i for i, kind in enumerate(kinds) if kind in KINDS_CODEX_ENDS_ON]
-    assert terminals == [len(relayed) - 1], f"exactly one terminal event, last: {kinds}"
-    upstream_ended = any(codex_kind(d) in KINDS_CODEX_ENDS_ON for _, d in upstream)
+    check_one_terminal_last(kinds)
+    upstream_ended = any(codex_kind(d) in TERMINAL for _, d in upstream)
     if upstream_ended:
         count = len(relayed)
     else:
@@ -649,7 +616,7 @@ def test_responses_passthrough_of_well_formed_streams_stays_sdk_valid(raw, cut_a
 def passthrough(raw: bytes) -> list[dict[str, Any]]:
     translator = responses.build({"model": "resp-slug", "input": "hi"}, RESPONSES_ROUTE, None).new_translator()
     out = translator.feed(raw) + translator.feed(b"")
-    return [json_or_none(data) for _, data in decoded(out)]
+    return [json_or_none(data) for _, data in decode(out)]
 
 
 def test_passthrough_survives_numbers_and_nesting_beyond_pythons_limits():
@@ -697,20 +664,20 @@ def test_passthrough_numbers_its_failure_after_every_relayed_event():
 def test_tool_call_with_a_non_string_name_or_id_fails_the_response():
     for call in ({"index": 0, "id": 7, "function": {"name": "exec_command"}}, {"index": 0, "id": "c", "function": {"name": ["x"]}}):
         raw = b"data: " + json.dumps(_choice({"tool_calls": [call]})).encode() + b"\n\ndata: [DONE]\n\n"
-        assert built_events(run(chat_translator(), raw, []))[-1]["type"] == "response.failed"
+        assert parse_checked(run(chat_translator(), raw, []))[-1]["type"] == "response.failed"
     start = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": 5, "input": {}}}
     raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in (start, {"type": "message_stop"}))
-    assert built_events(run(anthropic_translator(), raw, []))[-1]["type"] == "response.failed"
+    assert parse_checked(run(anthropic_translator(), raw, []))[-1]["type"] == "response.failed"
 
 
 def test_chat_error_with_an_empty_code_still_names_a_code():
     raw = b'data: {"error":{"message":"","code":""}}\n\n'
-    assert built_events(run(chat_translator(), raw, []))[-1]["response"]["error"]["code"] == "upstream_error"
+    assert parse_checked(run(chat_translator(), raw, []))[-1]["response"]["error"]["code"] == "upstream_error"
 
 
 def test_incomplete_compaction_lists_no_items_it_dropped():
     body = {"model": "byok-model", "input": [{"type": "message", "role": "user", "content": "hi"}, {"type": "compaction_trigger"}]}
     translator = compaction.CompactionTranslator(chat.build(compaction.prepare_request(body, True), CHAT_ROUTE, None).new_translator())
     raw = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in (_choice({"content": "sum"}), _choice({}, "length")))
-    last = built_events(run(translator, raw, []), compacting=True)[-1]
+    last = parse_checked(run(translator, raw, []), compaction=True)[-1]
     assert last["type"] == "response.incomplete" and last["response"]["output"] == []
