@@ -10,7 +10,7 @@ from shim import carrier, compaction
 from shim.config import ModelRoute
 from shim.providers import chat
 from tests.fakes.chat_upstream import USAGE, chunk, sse
-from tests.responses_grammar import parse_checked
+from tests.responses_grammar import check_one_terminal_last, parse_checked, relayed_events, types
 
 ROUTE = ModelRoute(model="byok", provider="generic-chat-completion-api", base_url="http://127.0.0.1:1/v1")
 
@@ -93,7 +93,7 @@ def test_a_responses_upstream_that_sends_no_deltas_still_gives_its_summary() -> 
     answer = {"id": "r", "status": "completed", "output": [message],
               "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
     upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True), route, None)
-    seen = events(compaction.rewrite_answer(upstream.convert_json(answer)))  # a non-streamed answer
+    seen = relayed_events(compaction.rewrite_answer(upstream.convert_json(answer)))  # a non-streamed answer
     (item,) = [e["item"] for e in seen if e["type"] == "response.output_item.done"]
     assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "We fixed the parser."}
 
@@ -104,5 +104,6 @@ def test_strange_upstream_events_fail_the_compaction_instead_of_raising() -> Non
     for bad in (b'data: {"type":"response.failed"}\n\n', b'data: {"type":"response.completed","response":null}\n\n',
                 b'data: {"type":"response.created","response":{"id":"r"}}\n\ndata: {"type":"response.completed","sequence_number":"x","response":{}}\n\n'):
         translator = compaction.CompactionTranslator(responses.ResponsesPassthrough("byok"))
-        seen = events(translator.feed(bad) + translator.feed(b""))
+        seen = relayed_events(translator.feed(bad) + translator.feed(b""))
         assert seen[-1]["type"] == "response.failed", bad
+        check_one_terminal_last(types(seen))
