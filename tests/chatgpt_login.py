@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.http_server import FakeServer, Reply
-from tests.harness import Mitmdump, codex_binary, free_port
+from tests.harness import Mitmdump, codex_binary, codex_env, free_port
 
 ACCOUNT_ID = "acct-codex-shim-test"
 USER_ID = "user-codex-shim-test"
@@ -73,7 +72,7 @@ def accounts_check_body(account_id: str = ACCOUNT_ID) -> dict[str, Any]:
 def bundled_catalog(home: Path) -> dict[str, Any]:
     """The catalog shipped inside the Codex binary (`codex debug models --bundled`): a real answer."""
     result = subprocess.run([str(codex_binary()), "debug", "models", "--bundled"], capture_output=True, text=True,
-                            timeout=60, env=codex_env(home, proxy=None), stdin=subprocess.DEVNULL)
+                            timeout=60, env=codex_env(None, home), stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -104,25 +103,11 @@ def map_chatgpt_nowhere() -> list[str]:
     return map_chatgpt_to(free_port())
 
 
-def codex_env(home: Path, proxy: Mitmdump | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Codex CLI in ChatGPT-login mode (no OPENAI_API_KEY), through `proxy`."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "CODEX_HOME": str(home),
-        "RUST_LOG": "error",
-    }
-    if proxy is not None:
-        env |= {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, "NO_PROXY": "",
-                "CODEX_CA_CERTIFICATE": str(proxy.ca)}
-    return env | (extra or {})
-
-
 def codex_debug_models(proxy: Mitmdump, home: Path, timeout: float = 60.0) -> tuple[dict[str, Any], str]:
     """`codex debug models` through the proxy: the catalog the client ends up with, and stderr."""
     write_chatgpt_auth(home)
     result = subprocess.run([str(codex_binary()), "debug", "models"], capture_output=True, text=True,
-                            timeout=timeout, env=codex_env(home, proxy), stdin=subprocess.DEVNULL)
+                            timeout=timeout, env=codex_env(proxy, home), stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout), result.stderr
 
@@ -136,5 +121,5 @@ def run_codex_chatgpt(proxy: Mitmdump, home: Path, model: str, prompt: str, time
     return subprocess.run(
         [str(codex_binary()), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
          "-C", str(workdir), "-m", model, prompt],
-        capture_output=True, text=True, timeout=timeout, env=codex_env(home, proxy, extra_env), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, env=codex_env(proxy, home, extra=extra_env), stdin=subprocess.DEVNULL,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEX_VERSION = "0.169.0"
+DUMMY_OPENAI_KEY = "sk-dummy-openai-key-for-tests"
 CODEX_CACHE = Path(os.environ.get("CODEX_SHIM_CODEX_CACHE", ROOT / ".cache" / f"codex-{CODEX_VERSION}"))
 
 
@@ -112,24 +113,35 @@ def codex_binary() -> Path:
     return binary
 
 
+def codex_env(proxy: Mitmdump | None, codex_home: Path, *, openai_api_key: str | None = None,
+              codex_api_key: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment for a Codex CLI process: nothing leaks in from the developer's own
+    (their keys, proxies, ~/.codex), and all traffic goes through `proxy`, trusting its CA.
+
+    Without keys Codex uses the login in `codex_home/auth.json` (ChatGPT mode, or the app-server's
+    API key); without a proxy it talks to no one (for `codex debug models --bundled`)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(codex_home),
+        "CODEX_HOME": str(codex_home),
+        "RUST_LOG": "error",
+    }
+    if proxy is not None:
+        env |= {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, "NO_PROXY": "", "CODEX_CA_CERTIFICATE": str(proxy.ca)}
+    if openai_api_key is not None:
+        env["OPENAI_API_KEY"] = openai_api_key
+    if codex_api_key is not None:
+        env["CODEX_API_KEY"] = codex_api_key
+    return env | (extra or {})
+
+
 def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: float = 120.0, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`codex exec` through the proxy, with a throwaway CODEX_HOME and a dummy OpenAI key."""
     home.mkdir(parents=True, exist_ok=True)
     workdir = home / "work"
     workdir.mkdir(exist_ok=True)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "CODEX_HOME": str(home),
-        "HTTPS_PROXY": proxy.url,
-        "HTTP_PROXY": proxy.url,
-        "NO_PROXY": "",
-        "CODEX_CA_CERTIFICATE": str(proxy.ca),
-        "OPENAI_API_KEY": "sk-dummy-openai-key-for-tests",
-        "CODEX_API_KEY": "sk-dummy-openai-key-for-tests",  # what `codex exec` sends as its bearer
-        "RUST_LOG": "error",
-        **(extra_env or {}),
-    }
+    # CODEX_API_KEY is what `codex exec` sends as its bearer.
+    env = codex_env(proxy, home, openai_api_key=DUMMY_OPENAI_KEY, codex_api_key=DUMMY_OPENAI_KEY, extra=extra_env)
     return subprocess.run(
         [str(codex_binary()), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
          "-C", str(workdir), "-m", model, prompt],
@@ -146,13 +158,8 @@ class AppServer:
         self.workdir.mkdir(exist_ok=True)
         auth = home / "auth.json"
         if not auth.exists():  # the app-server reads the key from its login, not the environment
-            auth.write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy-openai-key-for-tests"}))
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "CODEX_HOME": str(home),
-            "HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, "NO_PROXY": "",
-            "CODEX_CA_CERTIFICATE": str(proxy.ca), "OPENAI_API_KEY": "sk-dummy-openai-key-for-tests",
-            "RUST_LOG": "error", **(extra_env or {}),
-        }
+            auth.write_text(json.dumps({"OPENAI_API_KEY": DUMMY_OPENAI_KEY}))
+        env = codex_env(proxy, home, openai_api_key=DUMMY_OPENAI_KEY, extra=extra_env)
         self.proc = subprocess.Popen([str(codex_binary()), "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
         self._next_id = 0

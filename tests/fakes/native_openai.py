@@ -16,9 +16,11 @@ import wsproto
 import wsproto.events as ws_events
 
 from shim.sse import SSEDecoder
+from tests.harness import DUMMY_OPENAI_KEY
+
 from .responses_upstream import ScriptedResponsesModel
 
-NATIVE_KEY = "sk-dummy-openai-key-for-tests"
+NATIVE_KEY = DUMMY_OPENAI_KEY  # the key run_codex gives Codex, which passes through untouched
 
 
 class NativeOpenAI:
