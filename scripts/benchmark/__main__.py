@@ -1,0 +1,62 @@
+"""`scripts/bench` (python -m scripts.benchmark): parse the options, run the bench, print the table."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __doc__ as package_doc
+from .codex_loop import codex_loop
+from .report import print_table
+from .run import run
+from .settings import FULL, QUICK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/bench", description=(package_doc or "").split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a short run (1,000 deltas, fewer repetitions)")
+    p.add_argument("--deltas", type=int, help="text deltas per answer (default 5000; quick 1000)")
+    p.add_argument("--rate", type=int, help="deltas per second of the paced streams (default 2500; quick 4000)")
+    p.add_argument("--reps", type=int, help="proxied streams per shape and pacing (default 2; quick 1)")
+    p.add_argument("--streams", type=int, help="simultaneous streams of the concurrency run (default 50)")
+    p.add_argument("--profile", type=Path, metavar="FILE",
+                   help="record the addon's mitmdump with py-spy (collapsed stacks into FILE); needs py-spy, skews the figures")
+    p.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
+                   help="load another mitmproxy script into the addon's mitmdump (to try a change side by side)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (mitmdump logs, models.json)")
+    p.add_argument("--codex-loop", action="store_true",
+                   help="only time the real Codex CLI's two-request agent loop: direct vs through the proxy")
+    return p
+
+
+def main() -> int:
+    p = parser()
+    args = p.parse_args()
+    if args.codex_loop:
+        for figure, seconds, note in codex_loop(args.reps or 3):
+            print(f"{figure:<48} {seconds:6.2f} s   {note}")
+        return 0
+    overrides = {k: v for k in ("deltas", "rate", "reps", "streams") if (v := getattr(args, k)) is not None}
+    for name, value in overrides.items():
+        if value < 1:
+            p.error(f"--{name} must be at least 1")
+    settings = dataclasses.replace(QUICK if args.quick else FULL, **overrides)
+    workdir = Path(tempfile.mkdtemp(prefix="codex-shim-bench-"))
+    try:
+        figures = run(settings, workdir, args.profile, [path.resolve() for path in args.script])
+    finally:
+        if args.keep:
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_table(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
