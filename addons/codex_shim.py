@@ -1,6 +1,8 @@
 """mitmproxy entry script: `mitmdump -s addons/codex_shim.py`.
 
-Only assembles the addons; everything lives in the `shim` package next to this folder.
+Only assembles the addons; everything lives in the `shim` package next to this folder. Order
+matters where two addons see the same flow: the Redactor reads the exchange the Router closes,
+so it comes first.
 """
 
 import sys
@@ -10,9 +12,24 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from shim.addon import CodexShim
-from shim.catalog import CatalogInjector
-from shim.websocket import WebSocketTurns
+from shim.addons.catalog import Catalog
+from shim.addons.idle_cutter import IdleCutter
+from shim.addons.listen_guard import ListenGuard
+from shim.addons.redactor import Redactor
+from shim.addons.router import Router
+from shim.addons.routes_file import RoutesFile
+from shim.addons.scope import Scope
+from shim.addons.websocket_turns import WebSocketTurns
+from shim.state import Shim
 
-_shim = CodexShim()
-addons = [_shim, CatalogInjector(_shim), WebSocketTurns(_shim)]
+shim = Shim()
+addons = [
+    RoutesFile(shim),
+    Scope(shim),
+    ListenGuard(),
+    Redactor(shim),
+    Router(shim),
+    WebSocketTurns(shim),
+    IdleCutter(shim),
+    Catalog(shim),
+]

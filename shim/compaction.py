@@ -7,6 +7,9 @@ provider knows these items, so the route does the work: the trigger becomes a re
 hand-off summary, the answer's text becomes the compaction item (our carrier holds the summary),
 and on later requests the item is expanded back into a message the provider understands.
 Compaction items another provider made (OpenAI's are encrypted) are dropped, as before.
+
+The compaction answer is a wrapper: `wrap` gives the upstream request a reader whose writer
+(`CompactionStream`) keeps the text and writes the compaction item through the one builder.
 """
 
 from __future__ import annotations
@@ -14,11 +17,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mitmproxy import http
-
 from . import carrier
+from .providers.base import UpstreamRequest
 from .responses_stream import ResponseStream
-from .sse import SSEDecoder, encode_event
 
 CARRIER_KIND = "compaction"
 
@@ -62,18 +63,6 @@ def prepare_request(body: dict[str, Any], compacting: bool) -> dict[str, Any]:
     return body
 
 
-def legacy_answer(sse: bytes) -> http.Response:
-    """The `…/responses/compact` answer: the output items of a finished compaction stream."""
-    decoder = SSEDecoder()
-    events = [json.loads(data) for _, data in decoder.feed(sse) + decoder.close()]
-    final = events[-1] if events else {}
-    if final.get("type") != "response.completed":
-        error = (final.get("response") or {}).get("error") or {"code": "server_error", "message": "compaction failed"}
-        return http.Response.make(502, json.dumps({"error": error}), {"content-type": "application/json"})
-    items = [e["item"] for e in events if e.get("type") == "response.output_item.done"]
-    return http.Response.make(200, json.dumps({"output": items}), {"content-type": "application/json"})
-
-
 def expand(item: dict[str, Any]) -> dict[str, Any]:
     """One of our compaction items as the user message any model can read."""
     payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content")) or {}
@@ -88,82 +77,97 @@ def compaction_item(summary: str) -> dict[str, Any]:
     return {"type": "compaction", "encrypted_content": carrier.wrap(CARRIER_KIND, {"summary": summary})}
 
 
-def rewrite_answer(sse: bytes) -> bytes:
-    """A whole (non-streamed) answer's Responses SSE, rewritten as the compaction answer."""
-    return CompactionTranslator(None).rewrite(sse, final=True)
+def wrap(upstream: UpstreamRequest) -> UpstreamRequest:
+    """The same upstream call, its answer read as the compaction answer."""
+    return upstream.with_reader(wrap_writer=CompactionStream)
 
 
-class CompactionTranslator:
-    """Wraps a route's translator: its text becomes one compaction item, nothing else is kept."""
+class CompactionStream:
+    """Stands between a provider's event mapper and the builder: the answer's text becomes one
+    compaction item; reasoning and tool calls are not part of a compaction answer."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.decoder = SSEDecoder()
+    def __init__(self, stream: ResponseStream) -> None:
+        self.stream = stream
         self.deltas: list[str] = []
         self.finished_text: list[str] = []  # from message items, for upstreams that send no deltas
-        self.ended = False
-        self.sequence = -1
-        self.snapshot: dict[str, Any] = {}  # the response object announced in response.created
 
-    def feed(self, chunk: bytes) -> bytes:
-        return self.rewrite(self.inner.feed(chunk), final=not chunk)
+    @property
+    def finished(self) -> bool:
+        return self.stream.finished
 
-    def rewrite(self, sse: bytes, final: bool) -> bytes:
-        """Responses SSE of an ordinary answer in, the compaction answer out."""
-        out = []
-        for _, data in self.decoder.feed(sse) + (self.decoder.close() if final else []):
-            if self.ended:
-                break
+    def start(self) -> None:
+        self.stream.start()
+
+    def relaying(self) -> None:
+        """A relayed upstream announces its own answer; the compaction answer is ours."""
+
+    def text_delta(self, text: str) -> None:
+        self.stream.start()
+        self.deltas.append(text)
+
+    def reasoning_delta(self, text: str) -> None: ...
+
+    def reasoning_done(self, encrypted_content: str | None = None) -> None: ...
+
+    def opaque_reasoning(self, encrypted_content: str) -> None: ...
+
+    def tool_call(self, key: object, *, call_id: str | None = None, name: str | None = None, arguments: str = "") -> None: ...
+
+    def finish_tool_call(self, key: object) -> None: ...
+
+    def set_usage(self, **counts: int | None) -> None:
+        self.stream.set_usage(**counts)
+
+    def fail(self, code: str, message: str) -> None:
+        self.stream.fail(code, message)
+
+    def complete(self, incomplete_reason: str | None = None) -> None:
+        if incomplete_reason:  # a cut-off summary is no summary: nothing is kept
+            self.stream.complete(incomplete_reason)
+            return
+        summary = ("".join(self.deltas) or "".join(self.finished_text)).strip()
+        if not summary:  # an empty summary would replace the whole conversation with nothing
+            self.stream.fail("compaction_failed", "codex-shim: the model answered the compaction request without a summary")
+            return
+        self.stream.add_item(compaction_item(summary))
+        self.stream.complete()
+
+    def relay(self, event_type: str, data: str, event: dict[str, Any] | None = None, sequence: int | None = None) -> None:
+        """A Responses upstream's event, read for what a compaction answer needs."""
+        if event is None:
             try:
-                out.append(self._event(data))
-            except Exception as exc:  # noqa: BLE001 - a strange upstream event must fail the turn, not the proxy
-                out.append(self._fail("upstream_protocol_error", f"codex-shim: unreadable compaction answer: {exc!r}"))
-        return b"".join(out)
-
-    def _event(self, data: str) -> bytes:
-        event = json.loads(data)
-        kind = event.get("type", "")
-        number = event.get("sequence_number")
-        if isinstance(number, int):
-            self.sequence = max(self.sequence, number)
-        if kind == "response.output_text.delta":
-            self.deltas.append(str(event.get("delta", "")))
-            return b""
-        if kind == "response.output_item.done":
+                event = json.loads(data)
+            except (ValueError, RecursionError):
+                return
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        response: dict[str, Any] = event["response"] if isinstance(event.get("response"), dict) else {}
+        if kind in ("response.created", "response.in_progress"):
+            self.stream.start()
+        elif kind == "response.output_text.delta":
+            self.text_delta(str(event.get("delta", "")))
+        elif kind == "response.output_item.done":
             item = event.get("item") or {}
             if item.get("type") == "message":
                 self.finished_text += [str(p.get("text", "")) for p in item.get("content") or [] if p.get("type") == "output_text"]
-            return b""
-        if kind in ("response.created", "response.in_progress"):
-            if isinstance(event.get("response"), dict):
-                self.snapshot = event["response"]
-            return encode_event(kind, data)
-        if kind in ("response.failed", "response.incomplete"):
-            self.ended = True
-            event["response"]["output"] = []  # its items were dropped above, never announced
-            return encode_event(kind, json.dumps(event))
-        if kind == "response.completed":
-            summary = ("".join(self.deltas) or "".join(self.finished_text)).strip()
-            if not summary:  # an empty summary would replace the whole conversation with nothing
-                return self._fail("compaction_failed", "codex-shim: the model answered the compaction request without a summary")
-            self.ended = True
-            item = compaction_item(summary)
-            event["response"]["output"] = [item]
-            sequence = int(event.get("sequence_number", 0))
-            added = {"type": "response.output_item.added", "sequence_number": sequence, "output_index": 0, "item": item}
-            done = {"type": "response.output_item.done", "sequence_number": sequence + 1, "output_index": 0, "item": item}
-            event["sequence_number"] = sequence + 2
-            return b"".join(encode_event(e["type"], json.dumps(e)) for e in (added, done, event))
-        return b""  # reasoning, tool calls: not part of a compaction answer
+        elif kind == "response.completed":
+            self._usage(response.get("usage"))
+            self.complete()
+        elif kind == "response.incomplete":
+            self._usage(response.get("usage"))
+            reason = (response.get("incomplete_details") or {}).get("reason")
+            self.complete(str(reason or "max_output_tokens"))
+        elif kind == "response.failed":
+            error: dict[str, Any] = response["error"] if isinstance(response.get("error"), dict) else {}
+            self.fail(str(error.get("code") or "upstream_error"), str(error.get("message") or "the provider failed the compaction"))
 
-    def _fail(self, code: str, message: str) -> bytes:
-        """End with response.failed, numbered after everything already sent."""
-        self.ended = True
-        if not self.snapshot:  # nothing announced yet: a complete failed stream of our own
-            builder = ResponseStream("compaction")
-            builder.fail(code, message)
-            return builder.drain()
-        self.sequence += 1
-        response = {**self.snapshot, "status": "failed", "output": [], "error": {"code": code, "message": message}}
-        failed = {"type": "response.failed", "sequence_number": self.sequence, "response": response}
-        return encode_event("response.failed", json.dumps(failed))
+    def _usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        self.stream.set_usage(
+            input_tokens=usage.get("input_tokens"),
+            output_tokens=usage.get("output_tokens"),
+            cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens"),
+            reasoning_tokens=(usage.get("output_tokens_details") or {}).get("reasoning_tokens"),
+        )

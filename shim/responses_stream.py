@@ -3,8 +3,10 @@
 Provider event mappers call `text_delta`, `reasoning_delta` / `reasoning_done` /
 `opaque_reasoning`, `tool_call` / `finish_tool_call`, `set_usage`, then `complete` or `fail`;
 this builder owns sequence numbers, output indexes, item ids, the added/done pairs and the final
-`response.completed` Codex insists on. Events are encoded as they happen and collected with
-`drain()`, so nothing waits for the whole answer.
+`response.completed` Codex insists on. Each event's JSON is rendered once, as it happens, and
+handed to an output sink (SSE bytes, WebSocket frames or a JSON body: see event_sinks), so
+nothing waits for the whole answer and nobody decodes what was written. An upstream that
+already speaks Responses has its events passed through `relay`, which keeps the numbering.
 
 Codex builds its history from `response.output_item.done` events in the order they arrive, so a
 provider that knows where an item ends (a reasoning block, a tool call) should say so
@@ -18,24 +20,24 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from .sse import encode_event
+from .event_sinks import EventSink, SSESink
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _quote = json.encoder.encode_basestring  # the C encoder: same escaping as _dumps for one string
 _TEXT_TAIL = b',"logprobs":[],"sequence_number":'
 _PLAIN_TAIL = b',"sequence_number":'
+_TEXT_DELTA = "response.output_text.delta"
+_REASONING_DELTA = "response.reasoning_summary_text.delta"
+TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 def _delta_prefix(event_type: str, item_id: str, output_index: int, index_field: str | None) -> bytes:
-    """Everything of a delta event before the delta itself, rendered once per item."""
+    """A delta event's JSON up to the delta itself, rendered once per item."""
     index = f'"{index_field}":0,' if index_field else ""
-    head = (
-        f'event: {event_type}\ndata: {{"type":"{event_type}","item_id":"{item_id}",'
-        f'"output_index":{output_index},{index}"delta":'
-    )
+    head = f'{{"type":"{event_type}","item_id":"{item_id}","output_index":{output_index},{index}"delta":'
     return head.encode()
 
 
@@ -96,22 +98,68 @@ class _ToolCall:
         return self.output_index >= 0
 
 
+class EventWriter(Protocol):
+    """What a provider's event mapper may call: `ResponseStream`, or a wrapper around one that
+    reshapes the answer (compaction)."""
+
+    finished: bool
+
+    def start(self) -> None: ...
+
+    def relaying(self) -> None: ...
+
+    def relay(self, event_type: str, data: str, event: dict[str, Any] | None = None, sequence: int | None = None) -> None: ...
+
+    def text_delta(self, text: str) -> None: ...
+
+    def reasoning_delta(self, text: str) -> None: ...
+
+    def reasoning_done(self, encrypted_content: str | None = None) -> None: ...
+
+    def opaque_reasoning(self, encrypted_content: str) -> None: ...
+
+    def tool_call(self, key: object, *, call_id: str | None = None, name: str | None = None, arguments: str = "") -> None: ...
+
+    def finish_tool_call(self, key: object) -> None: ...
+
+    def set_usage(
+        self,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+    ) -> None: ...
+
+    def complete(self, incomplete_reason: str | None = None) -> None: ...
+
+    def fail(self, code: str, message: str) -> None: ...
+
+
 class ResponseStream:
-    """Builds one Responses SSE stream for one upstream answer."""
+    """Writes the Responses events of one upstream answer into one sink.
+
+    `anonymous` answers carry an empty response id (and relayed ones are emptied too), so that
+    Codex sends the full context next turn instead of an increment only OpenAI could resolve.
+    """
 
     def __init__(
         self,
         model: str,
         tool_names: ToolNames | None = None,
         parallel_tool_calls: bool = True,
+        sink: EventSink | None = None,
+        anonymous: bool = False,
     ) -> None:
-        self.response_id = new_id("resp")
+        self.anonymous = anonymous
+        self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
+        self.sink: EventSink = sink if sink is not None else SSESink()
         self._parallel = parallel_tool_calls
         self._created_at = int(time.time())
         self._seq = 0
-        self._out: list[bytes] = []
         self._output: list[dict[str, Any]] = []
         self._output_indexes: list[int] = []
         self._next_index = 0
@@ -155,9 +203,9 @@ class ResponseStream:
         self._reasoning.add(text)
         if not self._reasoning.prefix:
             self._reasoning.prefix = _delta_prefix(
-                "response.reasoning_summary_text.delta", self._reasoning.item_id, self._reasoning.output_index, "summary_index"
+                _REASONING_DELTA, self._reasoning.item_id, self._reasoning.output_index, "summary_index"
             )
-        self._emit_delta(self._reasoning.prefix, text, _PLAIN_TAIL)
+        self._emit_delta(_REASONING_DELTA, self._reasoning.prefix, text, _PLAIN_TAIL)
 
     def reasoning_done(self, encrypted_content: str | None = None) -> None:
         """Close the open reasoning item, carrying `encrypted_content` (the provider's state to
@@ -214,9 +262,9 @@ class ResponseStream:
         self._message.add(text)
         if not self._message.prefix:
             self._message.prefix = _delta_prefix(
-                "response.output_text.delta", self._message.item_id, self._message.output_index, "content_index"
+                _TEXT_DELTA, self._message.item_id, self._message.output_index, "content_index"
             )
-        self._emit_delta(self._message.prefix, text, _TEXT_TAIL)
+        self._emit_delta(_TEXT_DELTA, self._message.prefix, text, _TEXT_TAIL)
 
     def tool_call(
         self,
@@ -323,26 +371,57 @@ class ResponseStream:
         snapshot["error"] = {"code": code, "message": message}
         self._emit("response.failed", response=snapshot)
 
+    def add_item(self, item: dict[str, Any]) -> None:
+        """A whole output item at once (added, then done), e.g. a compaction item."""
+        if self.finished:
+            return
+        self.start()
+        self._close_reasoning()
+        self._close_message()
+        index = self._claim_index()
+        self._emit("response.output_item.added", output_index=index, item=item)
+        self._finish_item(index, item)
+
+    def relaying(self) -> None:
+        """The upstream announces the response itself: never add a response.created of ours."""
+        self.started = True
+
+    def relay(self, event_type: str, data: str, event: dict[str, Any] | None = None, sequence: int | None = None) -> None:
+        """Pass an upstream Responses event through as it came. `event` is its parsed object when
+        the caller has one (needed for terminal events, which end the answer); `sequence` its
+        number, so that an event of ours that follows is numbered after it."""
+        if self.finished:
+            return
+        self.started = True
+        if sequence is not None and sequence >= self._seq:
+            self._seq = sequence + 1
+        if event is not None:
+            kind = event.get("type")
+            if isinstance(kind, str) and kind in TERMINAL_EVENTS:
+                self.finished = True
+            response = event.get("response")
+            if self.anonymous and isinstance(response, dict) and response.get("id"):
+                response["id"] = ""
+                data = _dumps(event)
+        self.sink.relayed(event_type, data)
+
     def drain(self) -> bytes:
-        """The encoded events produced since the last drain."""
-        if not self._out:
-            return b""
-        out = b"".join(self._out)
-        self._out.clear()
-        return out
+        """The SSE bytes written since the last drain (nothing for the other sinks)."""
+        return self.sink.drain()
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _emit_delta(self, prefix: bytes, delta: str, tail: bytes) -> None:
+    def _emit_delta(self, event_type: str, prefix: bytes, delta: str, tail: bytes) -> None:
         """The hot path: one delta event from its pre-rendered prefix (see _delta_prefix)."""
-        self._out.append(b"%s%s%s%d}\n\n" % (prefix, _quote(delta).encode("utf-8", "replace"), tail, self._seq))
+        data = b"%s%s%s%d}" % (prefix, _quote(delta).encode("utf-8", "replace"), tail, self._seq)
         self._seq += 1
+        self.sink.write(event_type, data, None)
 
     def _emit(self, event_type: str, **fields: Any) -> None:
         fields["type"] = event_type
         fields["sequence_number"] = self._seq
         self._seq += 1
-        self._out.append(encode_event(event_type, _dumps(fields)))
+        self.sink.write(event_type, _dumps(fields).encode("utf-8", "replace"), fields)
 
     def _claim_index(self) -> int:
         index = self._next_index

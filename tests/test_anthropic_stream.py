@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from shim import carrier
 from shim.config import ModelRoute
 from shim.providers import PROVIDERS, anthropic
+from shim.providers.base import StreamTranslator
 from shim.responses_stream import ResponseStream
 from shim.sse import SSEDecoder
 from shim.tool_names import ToolNames
@@ -39,8 +40,8 @@ def names() -> ToolNames:
 
 def translate(chunks: list[bytes], table: ToolNames | None = None) -> list[dict[str, Any]]:
     """Feed chunks through a fresh translator (then end of stream); the events, SDK- and grammar-checked."""
-    mapper = anthropic.AnthropicEventMapper("claude-slug", table or names())
-    translator = anthropic.StreamTranslator(mapper, mapper.builder)
+    builder = ResponseStream("claude-slug", tool_names=table or names())
+    translator = StreamTranslator(anthropic.AnthropicEventMapper(builder), builder, builder)
     return parse_checked(b"".join(translator.feed(c) for c in chunks if c) + translator.feed(b""))
 
 

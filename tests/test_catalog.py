@@ -12,13 +12,12 @@ from mitmproxy import http
 from mitmproxy.addons.mapremote import MapRemote
 from mitmproxy.test import taddons, tflow
 
+from shim.addons.catalog import Catalog, effective_address
 from shim.catalog import (
     FALLBACK_TEMPLATE,
-    CatalogInjector,
     body_etag,
     build_entry,
     context_window,
-    effective_address,
     is_catalog_path,
     merge_catalog,
     merged_etag,
@@ -175,7 +174,7 @@ def catalog_flow(status: int | None = None, models: list[dict[str, Any]] | None 
     return flow
 
 
-def run_hooks(addon: CatalogInjector, flow: http.HTTPFlow, status: int, models: list[dict[str, Any]] | None,
+def run_hooks(addon: Catalog, flow: http.HTTPFlow, status: int, models: list[dict[str, Any]] | None,
               headers: dict[str, str] | None = None) -> http.Response:
     addon.requestheaders(flow)
     answer = catalog_flow(status, models, headers).response
@@ -187,20 +186,20 @@ def run_hooks(addon: CatalogInjector, flow: http.HTTPFlow, status: int, models: 
 
 
 def test_a_stale_if_none_match_never_reaches_upstream() -> None:
-    addon, flow = CatalogInjector(Source(ROUTES)), catalog_flow()
+    addon, flow = Catalog(Source(ROUTES)), catalog_flow()
     addon.requestheaders(flow)
     assert "if-none-match" not in flow.request.headers
 
 
 def test_the_merged_answer_carries_an_etag_derived_from_upstream_and_routes() -> None:
-    addon = CatalogInjector(Source(ROUTES))
+    addon = Catalog(Source(ROUTES))
     resp = run_hooks(addon, catalog_flow(), 200, upstream_models(), {"etag": '"v1"'})
     assert resp.headers["etag"] == merged_etag('"v1"', ROUTES)
     assert [m["slug"] for m in resp.json()["models"]][-3:] == list(ROUTES)
 
 
 def test_x_models_etag_on_a_responses_answer_matches_the_catalog_etag() -> None:
-    addon = CatalogInjector(Source(ROUTES))
+    addon = Catalog(Source(ROUTES))
     flow = tflow.tflow(resp=True)
     flow.response.headers["x-models-etag"] = '"v1"'
     addon.responseheaders(flow)
@@ -209,13 +208,13 @@ def test_x_models_etag_on_a_responses_answer_matches_the_catalog_etag() -> None:
 
 
 def test_an_upstream_without_etag_gets_one_from_the_merged_body() -> None:
-    resp = run_hooks(CatalogInjector(Source(ROUTES)), catalog_flow(), 200, upstream_models())
+    resp = run_hooks(Catalog(Source(ROUTES)), catalog_flow(), 200, upstream_models())
     assert resp.headers["etag"] == body_etag(resp.content or b"")
 
 
 @pytest.mark.parametrize("status", [304, 500, 502, 503])
 def test_a_304_or_5xx_still_lists_the_byok_models_and_the_last_upstream_ones(status: int) -> None:
-    addon = CatalogInjector(Source(ROUTES))
+    addon = Catalog(Source(ROUTES))
     run_hooks(addon, catalog_flow(), 200, upstream_models())
     resp = run_hooks(addon, catalog_flow(), status, None)
     assert resp.status_code == 200
@@ -224,14 +223,14 @@ def test_a_304_or_5xx_still_lists_the_byok_models_and_the_last_upstream_ones(sta
 
 
 def test_without_routes_the_catalog_passes_untouched() -> None:
-    addon, flow = CatalogInjector(Source({})), catalog_flow()
+    addon, flow = Catalog(Source({})), catalog_flow()
     resp = run_hooks(addon, flow, 200, upstream_models(), {"etag": '"v1"'})
     assert resp.headers["etag"] == '"v1"' and len(resp.json()["models"]) == 3
     assert "if-none-match" in flow.request.headers
 
 
 def test_other_paths_and_hosts_are_not_touched() -> None:
-    addon = CatalogInjector(Source(ROUTES))
+    addon = Catalog(Source(ROUTES))
     flow = catalog_flow()
     flow.request.url = "https://example.com/backend-api/codex/models"
     resp = run_hooks(addon, flow, 200, upstream_models())
@@ -239,10 +238,9 @@ def test_other_paths_and_hosts_are_not_touched() -> None:
 
 
 def test_an_unreachable_catalog_host_is_answered_locally() -> None:
-    addon, flow = CatalogInjector(Source(ROUTES)), catalog_flow()
+    addon, flow = Catalog(Source(ROUTES)), catalog_flow()
+    addon.requestheaders(flow)  # Codex asks chatgpt.com; map_remote then points elsewhere
     flow.request.url = f"http://127.0.0.1:{free_port()}/backend-api/codex/models"
-    # as requestheaders marks it when Codex asks chatgpt.com and map_remote points elsewhere
-    flow.metadata["codex_shim_catalog"] = {"host": "chatgpt.com"}
     asyncio.run(addon.request(flow))
     assert flow.response is not None and flow.response.status_code == 200
     slugs = [m["slug"] for m in flow.response.json()["models"]]
@@ -261,10 +259,10 @@ def test_the_probe_dials_where_map_remote_will_send_the_flow() -> None:
 
 
 def test_the_last_upstream_catalog_survives_a_restart(tmp_path: Path) -> None:
-    async def start() -> CatalogInjector:
-        addon = CatalogInjector(Source(ROUTES))
+    async def start() -> Catalog:
+        addon = Catalog(Source(ROUTES))
         with taddons.context(addon) as tctx:
-            tctx.options.add_option("codex_shim_config", str, "", "")  # declared by CodexShim in real use
+            tctx.options.add_option("codex_shim_config", str, "", "")  # declared by RoutesFile in real use
             tctx.configure(addon, codex_shim_config=str(tmp_path / "models.json"))
         return addon
 

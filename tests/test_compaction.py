@@ -8,6 +8,8 @@ from typing import Any
 
 from shim import carrier, compaction
 from shim.config import ModelRoute
+from shim.event_sinks import JSONSink
+from shim.responses_stream import ResponseStream
 from shim.providers import chat
 from tests.fakes.chat_upstream import USAGE, chunk, sse
 from tests.responses_grammar import check_one_terminal_last, parse_checked, relayed_events, types
@@ -38,7 +40,7 @@ def test_a_trigger_becomes_a_request_for_a_summary_without_tool_calls() -> None:
 def test_the_summary_stream_becomes_one_compaction_item() -> None:
     body = {"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}
     upstream = chat.build(compaction.prepare_request(body, True), ROUTE, None)
-    translator = compaction.CompactionTranslator(upstream.new_translator())
+    translator = compaction.wrap(upstream).new_translator()
     stream = sse([chunk({"reasoning_content": "hmm"}), chunk({"content": "The user "}), chunk({"content": "said hi."}),
                   chunk(finish="stop"), chunk(usage=USAGE)])
     out = b"".join(translator.feed(stream[i : i + 5]) for i in range(0, len(stream), 5)) + translator.feed(b"")
@@ -64,21 +66,22 @@ def test_our_compaction_items_are_expanded_and_foreign_ones_dropped() -> None:
 
 def test_the_legacy_compact_answer_lists_the_output_items() -> None:
     item = compaction.compaction_item("summary")
-    stream = b"".join(
-        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode()
-        for e in [{"type": "response.created", "response": {}}, {"type": "response.output_item.done", "item": item},
-                  {"type": "response.completed", "response": {"id": ""}}]
-    )
-    response = compaction.legacy_answer(stream)
-    assert response.status_code == 200 and json.loads(response.content or b"") == {"output": [item]}
-    failed = compaction.legacy_answer(b'data: {"type":"response.failed","response":{"error":{"code":"x","message":"boom"}}}\n\n')
-    assert failed.status_code == 502 and b"boom" in (failed.content or b"")
+    completed = JSONSink()
+    stream = ResponseStream("byok", sink=completed)
+    stream.add_item(item)
+    stream.complete()
+    status, body = completed.answer()
+    assert status == 200 and json.loads(body) == {"output": [item]}
+    failed = JSONSink()
+    ResponseStream("byok", sink=failed).fail("x", "boom")
+    status, body = failed.answer()
+    assert status == 502 and b"boom" in body
 
 
 def test_an_empty_summary_fails_instead_of_wiping_the_conversation() -> None:
     body = {"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}
     upstream = chat.build(compaction.prepare_request(body, True), ROUTE, None)
-    translator = compaction.CompactionTranslator(upstream.new_translator())
+    translator = compaction.wrap(upstream).new_translator()
     stream = sse([chunk({"reasoning_content": "thinking only"}), chunk({"content": "  "}), chunk(finish="stop"), chunk(usage=USAGE)])
     seen = events(translator.feed(stream) + translator.feed(b""))
     assert seen[-1]["type"] == "response.failed" and seen[-1]["response"]["error"]["code"] == "compaction_failed"
@@ -93,7 +96,7 @@ def test_a_responses_upstream_that_sends_no_deltas_still_gives_its_summary() -> 
     answer = {"id": "r", "status": "completed", "output": [message],
               "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
     upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True), route, None)
-    seen = relayed_events(compaction.rewrite_answer(upstream.convert_json(answer)))  # a non-streamed answer
+    seen = parse_checked(compaction.wrap(upstream).convert_json(answer), compaction=True)  # a non-streamed answer
     (item,) = [e["item"] for e in seen if e["type"] == "response.output_item.done"]
     assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "We fixed the parser."}
 
@@ -103,7 +106,8 @@ def test_strange_upstream_events_fail_the_compaction_instead_of_raising() -> Non
 
     for bad in (b'data: {"type":"response.failed"}\n\n', b'data: {"type":"response.completed","response":null}\n\n',
                 b'data: {"type":"response.created","response":{"id":"r"}}\n\ndata: {"type":"response.completed","sequence_number":"x","response":{}}\n\n'):
-        translator = compaction.CompactionTranslator(responses.ResponsesPassthrough("byok"))
-        seen = relayed_events(translator.feed(bad) + translator.feed(b""))
+        route = ModelRoute(model="byok", provider="responses", base_url="http://127.0.0.1:1/v1")
+        translator = compaction.wrap(responses.build({"model": "byok", "input": "hi"}, route, None)).new_translator()
+        seen = parse_checked(translator.feed(bad) + translator.feed(b""), compaction=True)
         assert seen[-1]["type"] == "response.failed", bad
         check_one_terminal_last(types(seen))

@@ -326,7 +326,7 @@ def test_chat_stream_cut_before_its_finish_fails(stream, cut_at, cuts):
 def test_compaction_translator_survives_hostile_streams(raw, cuts):
     body = {"model": "byok-model", "input": [{"type": "message", "role": "user", "content": "hi"}, {"type": "compaction_trigger"}]}
     upstream = chat.build(compaction.prepare_request(body, True), CHAT_ROUTE, None)
-    events = parse_checked(run(compaction.CompactionTranslator(upstream.new_translator()), raw, cuts), compaction=True)
+    events = parse_checked(run(compaction.wrap(upstream).new_translator(), raw, cuts), compaction=True)
     kinds = [e["type"] for e in events]
     assert set(kinds) <= {"response.created", "response.in_progress", "response.output_item.added", "response.output_item.done", *TERMINAL}
     if kinds[-1] == "response.completed":
@@ -677,7 +677,7 @@ def test_chat_error_with_an_empty_code_still_names_a_code():
 
 def test_incomplete_compaction_lists_no_items_it_dropped():
     body = {"model": "byok-model", "input": [{"type": "message", "role": "user", "content": "hi"}, {"type": "compaction_trigger"}]}
-    translator = compaction.CompactionTranslator(chat.build(compaction.prepare_request(body, True), CHAT_ROUTE, None).new_translator())
+    translator = compaction.wrap(chat.build(compaction.prepare_request(body, True), CHAT_ROUTE, None)).new_translator()
     raw = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in (_choice({"content": "sum"}), _choice({}, "length")))
     last = parse_checked(run(translator, raw, []), compaction=True)[-1]
     assert last["type"] == "response.incomplete" and last["response"]["output"] == []

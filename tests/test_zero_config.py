@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shim.addon import routes_table
+from shim.addons.routes_file import routes_table
 from shim.zero_config import ollama_models, routes_from_environment
 from tests.fakes.http_server import FakeServer, Reply
 from tests.harness import Mitmdump, free_port

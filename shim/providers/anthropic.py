@@ -17,9 +17,10 @@ from typing import Any
 from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
-from ..responses_stream import ResponseStream
+from ..responses_stream import EventWriter
+from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from .base import StreamTranslator, UpstreamRequest, input_items
+from .base import AnswerReader, UpstreamRequest, input_items
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -56,30 +57,14 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
         else:
             headers["x-api-key"] = api_key
     headers.update(route.extra_headers)
-    parallel = bool(body.get("parallel_tool_calls", True))
-    model = body.get("model") or route.model
-
-    def new_mapper() -> AnthropicEventMapper:
-        return AnthropicEventMapper(model, names, parallel)
-
-    def new_translator() -> StreamTranslator:
-        mapper = new_mapper()
-        return StreamTranslator(mapper, mapper.builder)
-
-    def convert_json(answer: dict[str, Any]) -> bytes:
-        mapper = new_mapper()
-        for event in message_events(answer):
-            mapper.on_event(event["type"], json.dumps(event))
-        mapper.close()
-        return mapper.builder.drain()
-
-    return UpstreamRequest(
-        url=f"{route.url_base}/messages",
-        headers=headers,
-        body=request,
-        new_translator=new_translator,
-        convert_json=convert_json,
+    reader = AnswerReader(
+        model=body.get("model") or route.model,
+        new_mapper=AnthropicEventMapper,
+        answer_events=answer_events,
+        tool_names=names,
+        parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),
     )
+    return UpstreamRequest(url=f"{route.url_base}/messages", headers=headers, body=request, reader=reader)
 
 
 # -- request mapping -------------------------------------------------------------------------
@@ -418,8 +403,8 @@ class AnthropicEventMapper:
     """Messages stream events -> builder calls: each thinking or tool_use block is one output
     item, closed at its content_block_stop so Codex records the items in stream order."""
 
-    def __init__(self, model: str, names: ToolNames, parallel: bool = True) -> None:
-        self.builder = ResponseStream(model, tool_names=names, parallel_tool_calls=parallel)
+    def __init__(self, builder: EventWriter) -> None:
+        self.builder = builder
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
@@ -542,6 +527,11 @@ class AnthropicEventMapper:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""
         if not self.builder.finished:
             self.builder.fail("stream_truncated", "the provider's stream ended before message_stop")
+
+
+def answer_events(message: dict[str, Any]) -> list[SSEEvent]:
+    """A non-streamed Message, as the stream it stands for."""
+    return [(event["type"], json.dumps(event)) for event in message_events(message)]
 
 
 def message_events(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..config import ModelRoute
 from ..errors import RequestError
-from ..responses_stream import ResponseStream
-from ..sse import SSEDecoder
+from ..event_sinks import EventSink
+from ..responses_stream import EventWriter, ResponseStream
+from ..sse import SSEDecoder, SSEEvent
+from ..tool_names import ToolNames
 
 
 def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -26,17 +28,29 @@ def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class EventMapper(Protocol):
-    """Turns one provider SSE event into builder calls; `close` runs at end of stream."""
+    """Turns one provider SSE event into writer calls; `close` runs at end of stream."""
 
     def on_event(self, event: str, data: str) -> None: ...
 
     def close(self) -> None: ...
 
 
-class Translator(Protocol):
-    """Upstream bytes in, Responses SSE bytes out; b"" marks the end of the upstream stream."""
+def _same_writer(stream: ResponseStream) -> EventWriter:
+    return stream
 
-    def feed(self, chunk: bytes) -> bytes: ...
+
+@dataclass(frozen=True, slots=True)
+class AnswerReader:
+    """How to read one provider answer into Responses events: the provider's event mapper, how
+    a non-streamed answer becomes the events its stream would have had, and what the builder
+    must know (the slug Codex asked for, the tool-name table, parallel calls)."""
+
+    model: str
+    new_mapper: Callable[[EventWriter], EventMapper]
+    answer_events: Callable[[dict[str, Any]], Iterable[SSEEvent]]
+    tool_names: ToolNames = field(default_factory=ToolNames)
+    parallel_tool_calls: bool = True
+    wrap_writer: Callable[[ResponseStream], EventWriter] = _same_writer
 
 
 @dataclass(slots=True)
@@ -46,8 +60,22 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
-    new_translator: Callable[[], Translator]
-    convert_json: Callable[[dict[str, Any]], bytes] | None = None
+    reader: AnswerReader
+
+    def new_translator(self, sink: EventSink | None = None, anonymous: bool = False) -> StreamTranslator:
+        """A fresh translator for one answer, writing into `sink` (SSE bytes by default)."""
+        reader = self.reader
+        stream = ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous)
+        writer = reader.wrap_writer(stream)
+        return StreamTranslator(reader.new_mapper(writer), writer, stream)
+
+    def convert_json(self, answer: dict[str, Any], sink: EventSink | None = None, anonymous: bool = False) -> bytes:
+        """A non-streamed answer, read as the stream it stands for (same mapper, same builder)."""
+        translator = self.new_translator(sink, anonymous)
+        return translator.feed_events(self.reader.answer_events(answer))
+
+    def with_reader(self, **changes: Any) -> UpstreamRequest:
+        return replace(self, reader=replace(self.reader, **changes))
 
 
 class Provider(Protocol):
@@ -57,25 +85,48 @@ class Provider(Protocol):
 
 
 class StreamTranslator:
-    """Upstream bytes in, Responses SSE bytes out: decoder -> provider mapper -> builder."""
+    """Upstream bytes in, Responses events out: decoder -> provider mapper -> writer -> sink.
 
-    __slots__ = ("builder", "decoder", "mapper")
+    `feed` returns what an SSE sink collected (b"" for the other sinks, which deliver as they go)."""
 
-    def __init__(self, mapper: EventMapper, builder: ResponseStream) -> None:
+    __slots__ = ("decoder", "mapper", "stream", "writer")
+
+    def __init__(self, mapper: EventMapper, writer: EventWriter, stream: ResponseStream) -> None:
         self.decoder = SSEDecoder()
         self.mapper = mapper
-        self.builder = builder
+        self.writer = writer
+        self.stream = stream
+
+    @property
+    def finished(self) -> bool:
+        return self.stream.finished
 
     def feed(self, chunk: bytes) -> bytes:
         """One upstream chunk; b"" means the upstream ended the stream."""
         try:
-            events = self.decoder.feed(chunk) if chunk else self.decoder.close()
-            for event, data in events:
-                if self.builder.finished:
-                    break
-                self.mapper.on_event(event, data)
-            if not chunk:
-                self.mapper.close()
+            self._dispatch(self.decoder.feed(chunk) if chunk else self.decoder.close(), end=not chunk)
         except Exception as exc:  # noqa: BLE001 - a bad event must end the stream, not the proxy
-            self.builder.fail("upstream_protocol_error", f"could not translate the provider's stream: {exc!r}")
-        return self.builder.drain()
+            self.writer.fail("upstream_protocol_error", f"could not translate the provider's stream: {exc!r}")
+        return self.stream.drain()
+
+    def feed_events(self, events: Iterable[SSEEvent]) -> bytes:
+        """A whole answer as decoded events, then the end of the stream."""
+        try:
+            self._dispatch(events, end=True)
+        except Exception as exc:  # noqa: BLE001
+            self.writer.fail("upstream_protocol_error", f"could not translate the provider's answer: {exc!r}")
+        return self.stream.drain()
+
+    def fail(self, code: str, message: str) -> bytes:
+        """End the answer with response.failed (after whatever was already written)."""
+        self.writer.fail(code, message)
+        return self.stream.drain()
+
+    def _dispatch(self, events: Iterable[SSEEvent], end: bool) -> None:
+        writer = self.writer
+        for event, data in events:
+            if writer.finished:
+                break
+            self.mapper.on_event(event, data)
+        if end:
+            self.mapper.close()

@@ -13,9 +13,10 @@ from typing import Any
 from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
-from ..responses_stream import ResponseStream
+from ..responses_stream import EventWriter
+from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from .base import StreamTranslator, UpstreamRequest, input_items
+from .base import AnswerReader, UpstreamRequest, input_items
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -34,29 +35,19 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
     headers.update(route.extra_headers)
-    parallel = bool(body.get("parallel_tool_calls", True))
-
-    def new_builder() -> ResponseStream:
-        return ResponseStream(body.get("model") or route.model, tool_names=names, parallel_tool_calls=parallel)
-
-    def new_translator() -> StreamTranslator:
-        builder = new_builder()
-        return StreamTranslator(ChatEventMapper(builder), builder)
-
-    def convert_json(answer: dict[str, Any]) -> bytes:
-        builder = new_builder()
-        mapper = ChatEventMapper(builder)
-        mapper.on_chunk(answer)
-        mapper.close()
-        return builder.drain()
-
-    return UpstreamRequest(
-        url=f"{route.url_base}/chat/completions",
-        headers=headers,
-        body=request,
-        new_translator=new_translator,
-        convert_json=convert_json,
+    reader = AnswerReader(
+        model=body.get("model") or route.model,
+        new_mapper=ChatEventMapper,
+        answer_events=answer_events,
+        tool_names=names,
+        parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),
     )
+    return UpstreamRequest(url=f"{route.url_base}/chat/completions", headers=headers, body=request, reader=reader)
+
+
+def answer_events(answer: dict[str, Any]) -> list[SSEEvent]:
+    """A non-streamed completion reads like one chunk whose choices carry a whole `message`."""
+    return [("", json.dumps(answer))]
 
 
 # -- request mapping -------------------------------------------------------------------------
@@ -287,7 +278,7 @@ def _plain_text(content: Any) -> str:
 class ChatEventMapper:
     """Chat Completions chunks -> builder calls; tolerant of how real providers stream."""
 
-    def __init__(self, builder: ResponseStream) -> None:
+    def __init__(self, builder: EventWriter) -> None:
         self.builder = builder
         self.finish_reason: str | None = None
         self.done = False

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
-from ..sse import SSEDecoder, encode_event
-from .base import UpstreamRequest
+from ..responses_stream import TERMINAL_EVENTS, EventWriter
+from ..sse import SSEEvent
+from .base import AnswerReader, UpstreamRequest
 
 CARRIER_KIND = "responses"
 
@@ -25,8 +25,9 @@ CARRIER_KIND = "responses"
 _CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier")
 _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
 _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary", "item_reference"})
-# What ends a turn for Codex, which goes by the data's `type` (an "error" event it ignores).
-_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# Events whose `response` object a relay may need to see (the terminal ones are in TERMINAL_EVENTS;
+# Codex goes by the data's `type` there, and ignores an "error" event).
+_ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL_EVENTS
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 
 
@@ -36,13 +37,12 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
     headers.update(route.extra_headers)
-    return UpstreamRequest(
-        url=f"{route.url_base}/responses",
-        headers=headers,
-        body=request,
-        new_translator=lambda: ResponsesPassthrough(route.model),
-        convert_json=lambda answer: _json_answer_as_stream(answer, route.model),
+    reader = AnswerReader(
+        model=route.model,
+        new_mapper=lambda writer: ResponsesEventMapper(writer, route.model),
+        answer_events=answer_events,
     )
+    return UpstreamRequest(url=f"{route.url_base}/responses", headers=headers, body=request, reader=reader)
 
 
 def map_request(body: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
@@ -76,70 +76,42 @@ def _clean_item(item: Any, route: ModelRoute) -> dict[str, Any] | None:
     return clean
 
 
-class ResponsesPassthrough:
-    """Relays a Responses stream event by event; tags reasoning, guards the ending."""
+class ResponsesEventMapper:
+    """Relays a Responses stream event by event; tags reasoning, guards the ending.
 
-    def __init__(self, model: str) -> None:
+    Only the events that need it are parsed: those that announce or end the response (the
+    writer must know the end; an anonymous one empties their id) and finished reasoning items."""
+
+    def __init__(self, writer: EventWriter, model: str) -> None:
+        self.writer = writer
         self.model = model
-        self.decoder = SSEDecoder()
-        self.ended = False
-        self.sequence = 0
+        writer.relaying()
 
-    def feed(self, chunk: bytes) -> bytes:
-        events = self.decoder.feed(chunk) if chunk else self.decoder.close()
-        out = []
-        for event, data in events:
-            if self.ended:
-                break  # nothing after the terminal event: Codex would take a later completed
-            if data and data != "[DONE]":
-                out.append(self._relay(event, data))
-        if not chunk and not self.ended:
-            self.ended = True
-            failed = {
-                "type": "response.failed",
-                "sequence_number": self.sequence + 1,
-                "response": {
-                    "id": "",
-                    "object": "response",
-                    "created_at": int(time.time()),
-                    "status": "failed",
-                    "model": self.model,
-                    "output": [],
-                    "parallel_tool_calls": True,
-                    "tool_choice": "auto",
-                    "tools": [],
-                    "incomplete_details": None,
-                    "error": {
-                        "code": "stream_truncated",
-                        "message": "the provider's stream ended before response.completed",
-                    },
-                },
-            }
-            out.append(encode_event("response.failed", json.dumps(failed)))
-        return b"".join(out)
-
-    def _relay(self, event: str, data: str) -> bytes:
+    def on_event(self, event: str, data: str) -> None:
+        if not data or data == "[DONE]":
+            return
         name = event
-        for number in _SEQUENCE.findall(data):
-            self.sequence = max(self.sequence, int(number))
+        numbers = _SEQUENCE.findall(data)
+        sequence = max(int(number) for number in numbers) if numbers else None
         needs_parse = (
             not name
-            or name in _TERMINAL
+            or name in _ANNOUNCING
             or '"response.completed"' in data  # a terminal type under another event name
             or '"response.failed"' in data
             or '"response.incomplete"' in data
             or (name == "response.output_item.done" and '"reasoning"' in data)
         )
         if not needs_parse:
-            return encode_event(name, data)
+            self.writer.relay(name, data, None, sequence)
+            return
         try:
             parsed = json.loads(data)
         except (ValueError, RecursionError):  # not JSON, or numbers/nesting beyond Python's limits
-            return encode_event(name or "message", data)
+            parsed = None
         if not isinstance(parsed, dict):
-            return encode_event(name or "message", data)
+            self.writer.relay(name or "message", data, None, sequence)
+            return
         name = name or str(parsed.get("type", "message"))
-        kind = parsed.get("type")
         changed = False
         item = parsed.get("item")
         if name == "response.output_item.done" and isinstance(item, dict) and item.get("type") == "reasoning":
@@ -148,12 +120,15 @@ class ResponsesPassthrough:
                 {"model": self.model, "encrypted_content": item.get("encrypted_content"), "id": item.get("id")},
             )
             changed = True
-        if isinstance(kind, str) and kind in _TERMINAL:
-            self.ended = True
-            response = parsed.get("response")
-            if isinstance(response, dict):
-                changed |= _complete_usage(response)
-        return encode_event(name, json.dumps(parsed) if changed else data)
+        response = parsed.get("response")
+        kind = parsed.get("type")
+        if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
+            changed |= _complete_usage(response)
+        self.writer.relay(name, json.dumps(parsed) if changed else data, parsed, sequence)
+
+    def close(self) -> None:
+        """The upstream ended; without a terminal event of its own the answer is cut."""
+        self.writer.fail("stream_truncated", "the provider's stream ended before response.completed")
 
 
 def _complete_usage(response: dict[str, Any]) -> bool:
@@ -174,14 +149,12 @@ def _tokens(value: Any) -> int:
         return 0
 
 
-def _json_answer_as_stream(answer: dict[str, Any], model: str) -> bytes:
-    """A non-streamed Responses answer, replayed as the events Codex reads."""
-    relay = ResponsesPassthrough(model)
-    out = [relay._relay("response.created", json.dumps({"type": "response.created", "response": answer}))]
+def answer_events(answer: dict[str, Any]) -> list[SSEEvent]:
+    """A non-streamed Responses answer, as the events Codex reads."""
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": answer}]
     for index, item in enumerate(answer.get("output") or []):
-        done = {"type": "response.output_item.done", "output_index": index, "item": item}
-        out.append(relay._relay("response.output_item.done", json.dumps(done)))
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     status = answer.get("status") or "completed"
     terminal = {"completed": "response.completed", "incomplete": "response.incomplete"}.get(status, "response.failed")
-    out.append(relay._relay(terminal, json.dumps({"type": terminal, "response": answer})))
-    return b"".join(out)
+    events.append({"type": terminal, "response": answer})
+    return [(event["type"], json.dumps(event)) for event in events]

@@ -1,0 +1,227 @@
+"""Routes Codex's Responses calls: BYOK slugs to their provider, the rest to OpenAI untouched.
+
+A call for a configured slug opens a `ByokExchange`, and its flow is rewritten in place into the
+provider's request (so mitmweb shows the real upstream exchange); the provider's stream is
+translated chunk by chunk in mitmproxy's streaming hook. Every other Responses call passes
+through byte for byte, streamed as it arrives — only a native call that carries our reasoning
+or compaction items after BYOK turns is re-sent without them (native_history).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from typing import Any
+from urllib.parse import urlsplit
+
+from mitmproxy import ctx, http
+
+from .. import native_history
+from ..answers import error_response, failed_stream, failed_stream_response, sse_response
+from ..errors import RequestError, ShimError, from_upstream
+from ..event_sinks import JSONSink
+from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, legacy_compact_body, open_exchange
+from ..state import Shim
+
+log = logging.getLogger("codex_shim")
+
+
+def is_responses_path(path: str) -> bool:
+    return path.split("?", 1)[0].rstrip("/").endswith(("/responses", "/responses/compact"))
+
+
+def is_legacy_compact(path: str) -> bool:
+    """`POST …/responses/compact`: the pre-v2 compaction call, answered with {"output": [items]}."""
+    return path.split("?", 1)[0].rstrip("/").endswith("/responses/compact")
+
+
+def turn_model(headers: http.Headers) -> str | None:
+    """The model Codex names in its turn metadata header (sent with the WebSocket upgrade too)."""
+    raw = headers.get("x-codex-turn-metadata")
+    if not raw:
+        return None
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    model = meta.get("model") if isinstance(meta, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
+    """Rewrite `flow`'s request into the provider's: nothing of Codex's (auth, cookies, ids) survives."""
+    upstream = exchange.upstream
+    # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
+    # so any string (a lone surrogate too) makes valid JSON.
+    content = json.dumps(upstream.body).encode()
+    req = flow.request
+    req.method = "POST"
+    req.url = upstream.url
+    fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
+    fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() != "host"]
+    req.headers = http.Headers(fields)
+    req.content = content
+    flow.metadata[METADATA_KEY] = exchange.facts()
+    route = exchange.route
+    flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"
+
+
+class Router:
+    """The request, response and error hooks of Responses calls (HTTP; sockets: WebSocketTurns)."""
+
+    def __init__(self, shim: Shim) -> None:
+        self.shim = shim
+
+    def configure(self, updated: set[str]) -> None:
+        if "connection_strategy" in updated or "codex_shim_config" in updated:
+            # Eager CONNECT dials OpenAI before we see the request: BYOK must work without it.
+            if ctx.options.connection_strategy != "lazy":
+                ctx.options.update(connection_strategy="lazy")
+
+    # -- request side --------------------------------------------------------------------
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        if self.shim.exchanges.get(flow) is not None:
+            return  # an upstream call we made ourselves (a WebSocket turn's)
+        req = flow.request
+        if req.method != "POST" or not self.shim.is_our_host(req) or not is_responses_path(req.path):
+            return
+        legacy = is_legacy_compact(req.path)
+        try:
+            body = json.loads(req.get_content(strict=True) or b"")
+        except (ValueError, json.JSONDecodeError) as exc:
+            if self.shim.routes.get(turn_model(req.headers) or ""):
+                self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", legacy)
+            return  # not ours to judge: pass through
+        model = body.get("model") if isinstance(body, dict) else None
+        route = self.shim.routes.get(model) if isinstance(model, str) else None
+        if route is None:
+            self._pass_native(flow, body, model if isinstance(model, str) else None)
+            return
+        try:
+            exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy)
+            send_upstream(flow, exchange)
+        except RequestError as exc:
+            self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, legacy)
+            return
+        except Exception as exc:
+            log.exception("codex-shim: failed to translate a request")
+            flow.metadata[METADATA_KEY] = {"route": route.model, "traceback": traceback.format_exc()}
+            self._refuse(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"), route.model, legacy)
+            return
+        self.shim.exchanges.open(flow, exchange)
+
+    def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None) -> None:
+        exchange = NativeExchange(model)
+        flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model}
+        if isinstance(body, dict) and native_history.carries_ours(flow.request.content or b""):
+            flow.request.headers.pop("content-encoding", None)
+            flow.request.content = json.dumps(native_history.scrub(body)).encode()
+            exchange.scrubbed = True
+            flow.metadata[METADATA_KEY]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
+        self.shim.exchanges.open(flow, exchange)
+
+    def _refuse(self, flow: http.HTTPFlow, error: ShimError, model: str, legacy: bool) -> None:
+        """Answer a call we cannot send upstream, in the form its endpoint wants."""
+        flow.response = failed_stream(error, model) if error.as_stream and not legacy else error_response(error)
+        flow.metadata.setdefault(METADATA_KEY, {"route": model})["error"] = error.message
+
+    # -- response side -------------------------------------------------------------------
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        exchange = self.shim.exchanges.get(flow)
+        resp = flow.response
+        assert resp is not None
+        if isinstance(exchange, NativeExchange):
+            resp.stream = True  # Codex reads SSE as it arrives
+            return
+        if exchange is None:
+            return
+        exchange.upstream_answered()
+        is_sse = "text/event-stream" in resp.headers.get("content-type", "")
+        if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or exchange.legacy_compact:
+            return  # read whole in `response`
+        translator = exchange.new_translator()
+        resp.http_version = "HTTP/1.1"
+        resp.headers = http.Headers(
+            content_type="text/event-stream; charset=utf-8", cache_control="no-cache", transfer_encoding="chunked"
+        )
+        exchange.streamed = True
+
+        def stream(chunk: bytes) -> list[bytes]:
+            if chunk:
+                exchange.last_upstream_activity = time.monotonic()
+            else:
+                exchange.last_upstream_activity = None
+            out = translator.feed(chunk)
+            return [out] if out else []
+
+        resp.stream = stream
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        exchange = self.shim.exchanges.close(flow)
+        if not isinstance(exchange, ByokExchange) or flow.response is None:
+            return
+        exchange.ended()
+        try:
+            if not exchange.streamed:
+                self._answer_whole(flow, exchange, flow.response)
+        finally:
+            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts()}
+
+    def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
+        """An answer that was not streamed (JSON, compressed SSE, an error, the legacy endpoint)."""
+        try:
+            if 200 <= resp.status_code < 300:
+                content = resp.get_content(strict=False) or b""
+                translator = exchange.new_translator()
+                if "text/event-stream" in resp.headers.get("content-type", ""):
+                    events = translator.feed(content) + translator.feed(b"")
+                else:
+                    events = translator.feed_events(exchange.upstream.reader.answer_events(json.loads(content)))
+                self._deliver(flow, exchange, events)
+                return
+            route = exchange.route
+            error = from_upstream(
+                resp.status_code,
+                resp.get_content(strict=False) or b"",
+                resp.headers.get("retry-after"),
+                f"{route.provider} at {flow.request.pretty_host}",
+                route.upstream_name,
+            )
+        except Exception as exc:  # noqa: BLE001
+            error = ShimError(502, "upstream_protocol_error", f"codex-shim: unreadable answer from {flow.request.pretty_host}: {exc!r}")
+        self._deliver_error(flow, exchange, error)
+
+    def _deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
+        if exchange.turn is not None:
+            return  # the frames went out as they were written
+        if isinstance(exchange.sink, JSONSink):
+            status, body = exchange.sink.answer()
+            flow.response = http.Response.make(status, body, {"content-type": "application/json"})
+            return
+        flow.response = sse_response(events)
+
+    def _deliver_error(self, flow: http.HTTPFlow, exchange: ByokExchange, error: ShimError) -> None:
+        flow.metadata.setdefault(METADATA_KEY, {})["error"] = error.message
+        if exchange.turn is not None:
+            exchange.fail(error)
+        elif error.as_stream and not exchange.legacy_compact:
+            exchange.translator = None  # whatever was read of a bad answer is not Codex's stream
+            flow.response = failed_stream_response(error, exchange.fail(error))
+        else:
+            flow.response = error_response(error)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        exchange = self.shim.exchanges.close(flow)
+        if not isinstance(exchange, ByokExchange):
+            return
+        exchange.ended()
+        reason = flow.error.msg if flow.error else "connection lost"
+        flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), "error": reason}
+        if exchange.turn is not None:  # an HTTP flow's stream just breaks: Codex retries
+            exchange.fail(ShimError(502, "upstream_connection_error", f"codex-shim: the provider at {flow.request.pretty_host} failed: {reason}"))

@@ -1,0 +1,111 @@
+"""models.json: loaded at start, validated, reloaded when it changes, printed as a table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, exceptions
+
+from ..config import ConfigError, ModelRoute, config_path, load_config
+from ..state import Shim
+from ..zero_config import routes_from_environment
+
+log = logging.getLogger("codex_shim")
+
+RELOAD_EVERY_S = 1.0
+
+
+class RoutesFile:
+    """Owns `shim.routes`: which slugs go where."""
+
+    def __init__(self, shim: Shim) -> None:
+        self.shim = shim
+        self.path = config_path("")
+        self._stamp: tuple[float, int] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "codex_shim_config",
+            str,
+            "",
+            "Path of models.json (BYOK routes). Default: $CODEX_SHIM_CONFIG, else ~/.codex-shim/models.json.",
+        )
+        loader.add_option(
+            "codex_shim_zero_config",
+            bool,
+            True,
+            "Without a models.json, take routes from ANTHROPIC_API_KEY, OPENROUTER_API_KEY, DEEPSEEK_API_KEY "
+            "and a local Ollama on 127.0.0.1:11434.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if {"codex_shim_config", "codex_shim_zero_config"} & updated:
+            self.path = config_path(ctx.options.codex_shim_config)
+            try:
+                self._load()
+            except ConfigError as exc:
+                raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
+
+    def running(self) -> None:
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    def done(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+
+    async def _watch(self) -> None:
+        """Hot reload: a changed models.json replaces the routes; a broken one keeps the old."""
+        while True:
+            await asyncio.sleep(RELOAD_EVERY_S)
+            self.reload_if_changed()
+
+    def reload_if_changed(self) -> None:
+        if file_stamp(self.path) == self._stamp:
+            return
+        try:
+            self._load()
+        except ConfigError as exc:
+            self._stamp = file_stamp(self.path)  # report once per change
+            log.error(f"codex-shim: keeping the previous routes: {exc}")
+
+    def _load(self) -> None:
+        self._stamp = file_stamp(self.path)
+        if self._stamp is not None or not ctx.options.codex_shim_zero_config:
+            self.shim.routes = load_config(self.path)
+            source = str(self.path)
+        else:
+            self.shim.routes = routes_from_environment()
+            source = f"the environment ({self.path} not found)"
+        log.info(routes_table(self.shim.routes, source))
+
+
+def file_stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime, info.st_size)
+
+
+def routes_table(routes: dict[str, ModelRoute], source: str) -> str:
+    """The start-up (and reload) table: what each slug goes to, never the key itself."""
+    if not routes:
+        return f"codex-shim: no BYOK routes from {source}; all traffic passes through"
+    rows = [("slug", "provider", "upstream", "model", "key")]
+    for slug, route in routes.items():
+        if route.api_key_env:
+            key = f"${route.api_key_env}" + ("" if os.environ.get(route.api_key_env) else " (unset)")
+        else:
+            key = "models.json" if route.api_key else "none"
+        rows.append((slug, route.provider, route.url_base, route.upstream_name, key))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"codex-shim: {len(routes)} BYOK route(s) from {source}:"]
+    lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)

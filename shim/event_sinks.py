@@ -1,0 +1,98 @@
+"""Where the Responses events of one answer go: the three forms Codex reads them in.
+
+`ResponseStream` renders each event's JSON once and hands it to its sink; the sink only frames
+it. An HTTP flow wants SSE bytes, a WebSocket turn one text frame per event, the legacy
+`…/responses/compact` endpoint one JSON body at the end. No sink parses what it is given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .sse import encode_event
+
+
+class EventSink(Protocol):
+    """Receives one encoded event at a time; `event` is the object when the writer has one."""
+
+    def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None: ...
+
+    def relayed(self, event_type: str, data: str) -> None: ...
+
+    def drain(self) -> bytes: ...
+
+
+class SSESink:
+    """Responses SSE, as OpenAI sends it (`event:` and `data:` lines), collected until drained."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self) -> None:
+        self._out: list[bytes] = []
+
+    def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
+        self._out.append(b"event: %s\ndata: %s\n\n" % (event_type.encode(), data))
+
+    def relayed(self, event_type: str, data: str) -> None:
+        """An upstream's event text, which may span lines: encoded with one data: line each."""
+        self._out.append(encode_event(event_type, data))
+
+    def drain(self) -> bytes:
+        if not self._out:
+            return b""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+
+class FrameSink:
+    """One WebSocket text frame per event, handed to `send` as it is written."""
+
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Callable[[str], None]) -> None:
+        self._send = send
+
+    def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
+        self._send(data.decode("utf-8", "replace"))
+
+    def relayed(self, event_type: str, data: str) -> None:
+        self._send(data)
+
+    def drain(self) -> bytes:
+        return b""
+
+
+class JSONSink:
+    """The legacy compact endpoint's answer: `{"output": [items]}` once the answer completed."""
+
+    __slots__ = ("_items", "_final")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._final: dict[str, Any] | None = None
+
+    def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
+        if event is None:
+            return
+        if event_type == "response.output_item.done":
+            self._items.append(event["item"])
+        elif event_type in ("response.completed", "response.incomplete", "response.failed"):
+            self._final = event
+
+    def relayed(self, event_type: str, data: str) -> None:
+        """Relayed upstream events never end a compaction answer; nothing to keep."""
+
+    def drain(self) -> bytes:
+        return b""
+
+    def answer(self) -> tuple[int, bytes]:
+        """The HTTP status and JSON body for the whole answer."""
+        final = self._final or {}
+        if final.get("type") == "response.completed":
+            return 200, json.dumps({"output": self._items}).encode()
+        response = final.get("response") or {}
+        error = response.get("error") or {"code": "server_error", "message": "compaction failed"}
+        return 502, json.dumps({"error": error}).encode()

@@ -1,0 +1,173 @@
+"""One object per turn: what the proxy knows about a Responses call from request to answer.
+
+A `ByokExchange` is opened once, in the request hook, when a call names a BYOK slug, and found
+again by flow id in every later hook: the route, the upstream request, the translator and the
+form Codex wants the answer in (SSE on an HTTP flow, frames on a WebSocket turn, JSON for the
+legacy compact endpoint), the timings and the usage. A `NativeExchange` marks a call that goes
+to OpenAI untouched, so that its answer is streamed. `Exchanges` keeps them by flow id.
+
+What a user or another addon may read goes on the flow under one key (`METADATA_KEY`); the
+exchange itself is ours.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mitmproxy import http
+
+from . import compaction
+from .config import ModelRoute
+from .errors import RequestError, ShimError
+from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
+from .providers import PROVIDERS
+from .providers.base import StreamTranslator, UpstreamRequest
+
+METADATA_KEY = "codex_shim"
+"""flow.metadata[METADATA_KEY]: what codex-shim did with a flow (see README, "Flows in mitmweb")."""
+
+
+class TurnOutlet(Protocol):
+    """Where a WebSocket turn's answer goes: frames on Codex's socket."""
+
+    def send(self, frame: str) -> None: ...
+
+    def error_frame(self, error: ShimError) -> None: ...
+
+    def cut(self) -> bool: ...
+
+
+@dataclass(eq=False)
+class ByokExchange:
+    """One BYOK turn, from Codex's request to the provider's last byte."""
+
+    route: ModelRoute
+    upstream: UpstreamRequest
+    compacting: bool = False
+    legacy_compact: bool = False
+    turn: TurnOutlet | None = None
+    translator: StreamTranslator | None = None
+    sink: EventSink | None = None
+    streamed: bool = False
+    opened_at: float = field(default_factory=time.monotonic)
+    first_byte_at: float | None = None
+    ended_at: float | None = None
+    last_upstream_activity: float | None = field(default_factory=time.monotonic)
+    """When the upstream last sent something; None once it has nothing more to send."""
+
+    @property
+    def output(self) -> str:
+        return "frames" if self.turn is not None else ("json" if self.legacy_compact else "sse")
+
+    def new_translator(self) -> StreamTranslator:
+        """The translator for this turn's answer, writing in the form Codex wants it."""
+        if self.turn is not None:
+            self.sink = FrameSink(self.turn.send)
+        elif self.legacy_compact:
+            self.sink = JSONSink()
+        else:
+            self.sink = SSESink()
+        self.translator = self.upstream.new_translator(self.sink, anonymous=self.turn is not None)
+        return self.translator
+
+    def upstream_answered(self) -> None:
+        self.first_byte_at = self.first_byte_at or time.monotonic()
+
+    def ended(self) -> None:
+        self.ended_at = time.monotonic()
+        self.last_upstream_activity = None
+
+    def fail(self, error: ShimError) -> bytes:
+        """End the turn with `error` in its output form; SSE bytes for an HTTP flow (b"" else).
+
+        A turn that already streamed continues its own numbering; one that did not gets a whole
+        failed answer of its own."""
+        if self.turn is not None and not error.as_stream:
+            self.turn.error_frame(error)
+            return b""
+        translator = self.translator or self.new_translator()
+        return translator.fail(error.code, error.message)
+
+    def facts(self) -> dict[str, Any]:
+        """What mitmweb and other addons may read about this turn."""
+        facts: dict[str, Any] = {
+            "route": self.route.model,
+            "provider": self.route.provider,
+            "upstream": self.upstream.url,
+            "upstream_model": self.route.upstream_name,
+            "output": self.output,
+        }
+        if self.compacting:
+            facts["compaction"] = True
+        if self.streamed:
+            facts["streamed"] = True
+        if self.first_byte_at is not None:
+            facts["time_to_first_byte_s"] = round(self.first_byte_at - self.opened_at, 4)
+        if self.ended_at is not None:
+            facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
+        if self.translator is not None and self.translator.stream.started:
+            facts["usage"] = self.translator.stream.usage.as_json()
+        return facts
+
+
+@dataclass(eq=False)
+class NativeExchange:
+    """A Responses call for an OpenAI model: passed through, its answer streamed as it comes."""
+
+    model: str | None
+    scrubbed: bool = False
+
+
+Exchange = ByokExchange | NativeExchange
+
+
+class Exchanges:
+    """The open exchanges, by flow id: opened in the request hook, closed by response or error."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[http.HTTPFlow, Exchange]] = {}
+
+    def open(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
+        self._open[flow.id] = (flow, exchange)
+
+    def get(self, flow: http.HTTPFlow) -> Exchange | None:
+        entry = self._open.get(flow.id)
+        return entry[1] if entry is not None else None
+
+    def byok(self, flow: http.HTTPFlow) -> ByokExchange | None:
+        exchange = self.get(flow)
+        return exchange if isinstance(exchange, ByokExchange) else None
+
+    def close(self, flow: http.HTTPFlow) -> Exchange | None:
+        entry = self._open.pop(flow.id, None)
+        return entry[1] if entry is not None else None
+
+    def byok_flows(self) -> list[tuple[http.HTTPFlow, ByokExchange]]:
+        return [(flow, exchange) for flow, exchange in self._open.values() if isinstance(exchange, ByokExchange)]
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+def open_exchange(
+    body: dict[str, Any], route: ModelRoute, *, legacy_compact: bool = False, turn: TurnOutlet | None = None
+) -> ByokExchange:
+    """The provider's request for a Responses request `body` (raises RequestError if it cannot be)."""
+    provider = PROVIDERS.get(route.provider)
+    if provider is None:
+        raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
+    compacting = compaction.is_compaction_request(body)
+    upstream = provider.build(compaction.prepare_request(body, compacting), route, route.resolve_key())
+    if compacting:
+        upstream = compaction.wrap(upstream)
+    return ByokExchange(route, upstream, compacting=compacting, legacy_compact=legacy_compact, turn=turn)
+
+
+def legacy_compact_body(body: dict[str, Any]) -> dict[str, Any]:
+    """`POST …/responses/compact` (the pre-v2 call) as the streamed compaction request it means."""
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    return {**body, "stream": True, "input": [*(items or []), {"type": "compaction_trigger"}]}

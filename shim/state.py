@@ -1,0 +1,29 @@
+"""What the addons share: the routes, the hosts we act on, and the exchange of each turn.
+
+One `Shim` object is created by `addons/codex_shim.py` and handed to every addon; each addon
+reads what it needs and only the one that owns a field writes it (RoutesFile the routes,
+Scope the hosts, the Router and WebSocketTurns the exchanges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mitmproxy import http
+
+from .config import ModelRoute
+from .exchange import Exchanges
+
+DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
+
+
+@dataclass
+class Shim:
+    routes: dict[str, ModelRoute] = field(default_factory=dict)
+    hosts: frozenset[str] = frozenset()
+    exchanges: Exchanges = field(default_factory=Exchanges)
+
+    def is_our_host(self, request: http.Request) -> bool:
+        """Is the request for one of the hosts we route (host, or host:port)?"""
+        host = request.pretty_host.lower()
+        return host in self.hosts or f"{host}:{request.port}" in self.hosts
