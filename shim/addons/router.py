@@ -146,6 +146,13 @@ class Router:
         if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or exchange.legacy_compact:
             return  # read whole in `response`
         translator = exchange.new_translator()
+        # Rewrite a copy, not the upstream's Response: mitmproxy's connection to the provider holds
+        # that same object and, when the body ends, reads its headers to decide whether to close
+        # (Http1Connection.mark_done, mitmproxy/proxy/layers/http/_http1.py). Made to say "chunked",
+        # a body that ended by the provider closing (`connection: close`, no length) would leave
+        # the half-closed connection open for good, holding one of the five connections mitmproxy
+        # allows per upstream address (proxy/server.py, max_conns): the sixth turn would hang.
+        resp = flow.response = resp.copy()
         resp.http_version = "HTTP/1.1"
         resp.headers = http.Headers(
             content_type="text/event-stream; charset=utf-8", cache_control="no-cache", transfer_encoding="chunked"
