@@ -445,6 +445,11 @@ def test_build_without_key_sends_no_authorization():
     assert "authorization" not in chat.build({"input": "x"}, route(), None).headers
 
 
+def test_an_authorization_in_extra_headers_replaces_the_key_in_any_spelling():
+    up = chat.build({"input": "x"}, route(extra_headers={"Authorization": "Bearer gw"}), "sk-abc")
+    assert up.headers == {"content-type": "application/json", "accept": "text/event-stream", "Authorization": "Bearer gw"}
+
+
 # -- the real captured Codex request ---------------------------------------------------------
 
 

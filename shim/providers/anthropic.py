@@ -16,11 +16,11 @@ from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
-from ..errors import RequestError
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from .base import AnswerReader, UpstreamRequest, input_items
+from .base import AnswerReader, UpstreamRequest, upstream_headers
+from .items import InputWalker, Part, Pdf, Text, ToolCall, content_parts, data_url
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -34,29 +34,21 @@ THINKING_BUDGETS = {"low": 4000, "medium": 10000, "high": 24000, "xhigh": 32000}
 MIN_THINKING_BUDGET = 1024
 _MODERN_FAMILY = re.compile(r"claude-(?:opus|sonnet)-(\d+)")
 
-_DROPPED_ITEMS = frozenset(
-    {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
-)
 _THINKING_TYPES = ("thinking", "redacted_thinking")
 _TOOL_ID_INVALID = re.compile(r"[^a-zA-Z0-9_-]")
-_DATA_URL = re.compile(r"^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$", re.DOTALL)
+# stop_reason -> why the answer is incomplete, or the failure it is; any other reason completes it.
+_INCOMPLETE_STOPS = {"max_tokens": "max_output_tokens", "refusal": "content_filter"}
+_FAILED_STOPS = {
+    # Retrying the same context cannot help: say so, so Codex stops and can compact.
+    "model_context_window_exceeded": ("context_length_exceeded", "the conversation no longer fits the model's context window"),
+}
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
     names = ToolNames()
     request = map_request(body, route, names)
-    headers = {
-        "content-type": "application/json",
-        "accept": "text/event-stream",
-        "anthropic-version": API_VERSION,
-    }
-    custom_auth = any(k.lower() == "authorization" for k in route.extra_headers)
-    if api_key and not custom_auth:
-        if route.auth_header == "bearer":  # some Anthropic-compatible endpoints want this instead
-            headers["authorization"] = f"Bearer {api_key}"
-        else:
-            headers["x-api-key"] = api_key
-    headers.update(route.extra_headers)
+    # route.auth_header: some Anthropic-compatible endpoints want a Bearer key instead of x-api-key
+    headers = upstream_headers(route, api_key, auth=route.auth_header, extra={"anthropic-version": API_VERSION})
     reader = AnswerReader(
         model=body.get("model") or route.model,
         new_mapper=AnthropicEventMapper,
@@ -183,12 +175,13 @@ def tool_use_id(call_id: str) -> str:
     return _TOOL_ID_INVALID.sub("_", call_id) or "toolu_missing"
 
 
-class _MessageMapper:
-    """Walks Responses input items in order and folds them into alternating Messages turns."""
+class _MessageMapper(InputWalker):
+    """Folds Responses input items, in order, into alternating Messages turns."""
+
+    provider = "anthropic"
 
     def __init__(self, route: ModelRoute, names: ToolNames) -> None:
-        self.route = route
-        self.names = names
+        super().__init__(route, names)
         self.system: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
 
@@ -196,31 +189,18 @@ class _MessageMapper:
         instructions = body.get("instructions")
         if isinstance(instructions, str) and instructions.strip():
             self.system.append({"type": "text", "text": instructions})
-        for index, item in enumerate(input_items(body)):
-            self._item(index, item)
+        self.walk(body)
         return self.system, _repaired(self.messages)
 
-    def _item(self, index: int, item: dict[str, Any]) -> None:
-        kind = item.get("type", "message" if "role" in item else None)
-        if kind == "message":
-            self._message(item)
-        elif kind == "reasoning":
-            payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
-            blocks = payload.get("blocks") if payload else None
-            if isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
-                self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _THINKING_TYPES])
-        elif kind == "function_call":
-            name = self.names.register(item.get("name", ""), item.get("namespace"))
-            self._append("assistant", [_tool_use(item, name, _parse_arguments(item.get("arguments")))])
-        elif kind == "custom_tool_call":
-            name = self.names.register(item.get("name", ""), item.get("namespace"), kind="custom")
-            self._append("assistant", [_tool_use(item, name, {"input": item.get("input", "")})])
-        elif kind in ("function_call_output", "custom_tool_call_output"):
-            self._tool_result(item)
-        elif kind in _DROPPED_ITEMS:
-            return
-        else:
-            raise RequestError(f"input[{index}] has an item type the anthropic route cannot translate: {kind!r}")
+    def reasoning(self, item: dict[str, Any]) -> None:
+        payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
+        blocks = payload.get("blocks") if payload else None
+        if isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
+            self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _THINKING_TYPES])
+
+    def tool_call(self, call: ToolCall) -> None:
+        tool_input = {"input": call.payload} if call.custom else _parse_arguments(call.payload)
+        self._append("assistant", [{"type": "tool_use", "id": tool_use_id(str(call.call_id)), "name": call.name, "input": tool_input}])
 
     def _append(self, role: str, blocks: list[dict[str, Any]]) -> None:
         """Consecutive items of one role fold into one turn."""
@@ -232,45 +212,21 @@ class _MessageMapper:
             self.messages.append(last)
         last["content"].extend(blocks)
 
-    def _message(self, item: dict[str, Any]) -> None:
+    def message(self, item: dict[str, Any]) -> None:
         role = item.get("role", "user")
         content = item.get("content")
         if role in ("developer", "system"):
-            self.system.extend(b for b in self._blocks(content, text_only=True) if b["type"] == "text")
+            self.system.extend(self._blocks(content, text_only=True))
         elif role == "assistant":
             self._append("assistant", self._blocks(content, text_only=True))
         else:
             self._append("user", self._blocks(content, text_only=False))
 
     def _blocks(self, content: Any, text_only: bool) -> list[dict[str, Any]]:
-        if isinstance(content, str):
-            return [{"type": "text", "text": content}] if content else []
-        blocks: list[dict[str, Any]] = []
-        for part in content or []:
-            if not isinstance(part, dict):
-                continue
-            ptype = part.get("type")
-            if ptype in ("input_text", "output_text", "text", "summary_text", "refusal"):
-                text = part.get("text") or part.get("refusal") or ""
-                if text:  # Anthropic rejects empty text blocks
-                    blocks.append({"type": "text", "text": text})
-            elif ptype == "input_image" and not text_only:
-                blocks.append(self._image(part))
-            elif ptype == "input_file" and not text_only:
-                blocks.append(_file(part))
-        return blocks
+        parts = content_parts(content, self.route, media=not text_only, pdfs=True)
+        return [_block(part) for part in parts if not isinstance(part, Text) or part.text]  # Anthropic rejects empty text
 
-    def _image(self, part: dict[str, Any]) -> dict[str, Any]:
-        url = part.get("image_url") or part.get("url")
-        if self.route.no_image_support or not isinstance(url, str) or not url:
-            return {"type": "text", "text": "[image omitted: this model does not accept images]"}
-        found = _DATA_URL.match(url)
-        if found:
-            media_type = found.group(1) or "image/png"
-            return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": found.group(2)}}
-        return {"type": "image", "source": {"type": "url", "url": url}}
-
-    def _tool_result(self, item: dict[str, Any]) -> None:
+    def tool_output(self, item: dict[str, Any]) -> None:
         """Tool results open the next user turn, ahead of any text already there."""
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id(str(item.get("call_id", "")))}
         content = self._result_content(item.get("output"))
@@ -303,16 +259,16 @@ def _leading_results(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _file(part: dict[str, Any]) -> dict[str, Any]:
-    """PDFs sent inline become document blocks; anything else becomes a note."""
-    found = _DATA_URL.match(part.get("file_data") or "")
-    if found and found.group(1) == "application/pdf":
-        return {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": found.group(2)}}
-    return {"type": "text", "text": f"[file {part.get('filename') or ''} omitted: not supported by this route]"}
-
-
-def _tool_use(item: dict[str, Any], name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "tool_use", "id": tool_use_id(str(item.get("call_id", ""))), "name": name, "input": tool_input}
+def _block(part: Part) -> dict[str, Any]:
+    """A neutral content part as a Messages block: images by URL or inline, PDFs as documents."""
+    if isinstance(part, Text):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, Pdf):
+        return {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": part.data}}
+    inline = data_url(part.url)
+    if inline:
+        return {"type": "image", "source": {"type": "base64", "media_type": inline[0] or "image/png", "data": inline[1]}}
+    return {"type": "image", "source": {"type": "url", "url": part.url}}
 
 
 def _parse_arguments(arguments: Any) -> dict[str, Any]:
@@ -512,16 +468,12 @@ class AnthropicEventMapper:
         )
 
     def _finish(self) -> None:
-        reason = self.stop_reason
-        if reason == "model_context_window_exceeded":
-            # Retrying the same context cannot help: say so, so Codex stops and can compact.
-            self.builder.fail("context_length_exceeded", "the conversation no longer fits the model's context window")
-        elif reason == "max_tokens":
-            self.builder.complete("max_output_tokens")
-        elif reason == "refusal":
-            self.builder.complete("content_filter")
+        reason = self.stop_reason if isinstance(self.stop_reason, str) else ""  # a hostile one may be unhashable
+        failure = _FAILED_STOPS.get(reason)
+        if failure:
+            self.builder.fail(*failure)
         else:
-            self.builder.complete()
+            self.builder.complete(_INCOMPLETE_STOPS.get(reason))
 
     def close(self) -> None:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..config import ModelRoute
 from ..errors import RequestError
@@ -25,6 +25,21 @@ def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise RequestError(f"input[{index}] is not an object")
     return items
+
+
+def upstream_headers(
+    route: ModelRoute, api_key: str | None, auth: Literal["bearer", "x-api-key"] = "bearer", extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """JSON in, SSE out, the provider's `extra` headers, our key (unless the route's extra_headers
+    bring their own Authorization: a gateway's own scheme wins), then the route's extra_headers."""
+    headers = {"content-type": "application/json", "accept": "text/event-stream", **(extra or {})}
+    if api_key and not any(name.lower() == "authorization" for name in route.extra_headers):
+        if auth == "bearer":
+            headers["authorization"] = f"Bearer {api_key}"
+        else:
+            headers["x-api-key"] = api_key
+    headers.update(route.extra_headers)
+    return headers
 
 
 class EventMapper(Protocol):

@@ -12,29 +12,23 @@ from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
-from ..errors import RequestError
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from .base import AnswerReader, UpstreamRequest, input_items
+from .base import AnswerReader, UpstreamRequest, upstream_headers
+from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Text, ToolCall, content_parts, image_part
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
 CARRIER_KIND = "chat"
 
-# Items a chat provider cannot replay: results of hosted tools Codex ran on OpenAI's side.
-_DROPPED_ITEMS = frozenset(
-    {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
-)
+# finish_reason -> why the answer is incomplete; any other reason completes it.
+_INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
     names = ToolNames()
     request = map_request(body, route, names)
-    headers = {"content-type": "application/json", "accept": "text/event-stream"}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    headers.update(route.extra_headers)
     reader = AnswerReader(
         model=body.get("model") or route.model,
         new_mapper=ChatEventMapper,
@@ -42,7 +36,7 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
         tool_names=names,
         parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),
     )
-    return UpstreamRequest(url=f"{route.url_base}/chat/completions", headers=headers, body=request, reader=reader)
+    return UpstreamRequest(url=f"{route.url_base}/chat/completions", headers=upstream_headers(route, api_key), body=request, reader=reader)
 
 
 def answer_events(answer: dict[str, Any]) -> list[SSEEvent]:
@@ -122,12 +116,13 @@ def _map_text_format(fmt: Any) -> dict[str, Any] | None:
     return None
 
 
-class _MessageMapper:
-    """Walks Responses input items in order and folds them into chat messages."""
+class _MessageMapper(InputWalker):
+    """Folds Responses input items, in order, into chat messages."""
+
+    provider = "chat"
 
     def __init__(self, route: ModelRoute, names: ToolNames) -> None:
-        self.route = route
-        self.names = names
+        super().__init__(route, names)
         self.messages: list[dict[str, Any]] = []
         self.pending_reasoning: str | None = None
         self.pending_images: list[dict[str, Any]] = []
@@ -136,34 +131,19 @@ class _MessageMapper:
         instructions = body.get("instructions")
         if isinstance(instructions, str) and instructions.strip():
             self.messages.append({"role": "system", "content": instructions})
-        for index, item in enumerate(input_items(body)):
-            self._item(index, item)
+        self.walk(body)
         self._flush_images()
         return self.messages
 
-    def _item(self, index: int, item: dict[str, Any]) -> None:
-        kind = item.get("type", "message" if "role" in item else None)
-        if kind != "function_call_output" and kind != "custom_tool_call_output":
+    def before_item(self, kind: Any) -> None:
+        if kind not in TOOL_OUTPUTS:
             self._flush_images()
-        if kind == "message":
-            self._message(item)
-        elif kind == "reasoning":
-            payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
-            self.pending_reasoning = payload.get("reasoning_content") if payload else None
-        elif kind == "function_call":
-            name = self.names.register(item.get("name", ""), item.get("namespace"))
-            self._tool_call(item.get("call_id", ""), name, item.get("arguments") or "{}")
-        elif kind == "custom_tool_call":
-            name = self.names.register(item.get("name", ""), item.get("namespace"), kind="custom")
-            self._tool_call(item.get("call_id", ""), name, json.dumps({"input": item.get("input", "")}))
-        elif kind in ("function_call_output", "custom_tool_call_output"):
-            self._tool_output(item)
-        elif kind in _DROPPED_ITEMS:
-            return
-        else:
-            raise RequestError(f"input[{index}] has an item type the chat route cannot translate: {kind!r}")
 
-    def _message(self, item: dict[str, Any]) -> None:
+    def reasoning(self, item: dict[str, Any]) -> None:
+        payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
+        self.pending_reasoning = payload.get("reasoning_content") if payload else None
+
+    def message(self, item: dict[str, Any]) -> None:
         role = item.get("role", "user")
         if role == "developer":
             role = "system"
@@ -197,38 +177,20 @@ class _MessageMapper:
             self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
 
     def _content(self, content: Any, role: str) -> Any:
-        if isinstance(content, str):
-            return content
-        parts: list[dict[str, Any]] = []
-        for part in content or []:
-            ptype = part.get("type")
-            if ptype in ("input_text", "output_text", "text", "summary_text", "refusal"):
-                parts.append({"type": "text", "text": part.get("text") or part.get("refusal") or ""})
-            elif ptype == "input_image":
-                parts.append(self._image(part))
-            elif ptype == "input_file":
-                parts.append({"type": "text", "text": f"[file {part.get('filename') or ''} omitted: not supported by this route]"})
+        parts = [_chat_part(part) for part in content_parts(content, self.route)]
         if role != "user" or all(p["type"] == "text" for p in parts):
             return "\n\n".join(p.get("text", "") for p in parts if p.get("text"))
         return parts
 
-    def _image(self, part: dict[str, Any]) -> dict[str, Any]:
-        url = part.get("image_url") or part.get("url")
-        if self.route.no_image_support or not url:
-            return {"type": "text", "text": "[image omitted: this model does not accept images]"}
-        image: dict[str, Any] = {"url": url}
-        if part.get("detail") in ("low", "high"):
-            image["detail"] = part["detail"]
-        return {"type": "image_url", "image_url": image}
-
-    def _tool_call(self, call_id: str, name: str, arguments: str) -> None:
+    def tool_call(self, call: ToolCall) -> None:
         """Consecutive calls (and the text before them) form one assistant turn."""
-        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        arguments = json.dumps({"input": call.payload}) if call.custom else call.payload or "{}"
+        entry = {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
         last = self.messages[-1] if self.messages else None
         if last is None or last["role"] != "assistant":
             last = {"role": "assistant", "content": None}
             self.messages.append(last)
-        last.setdefault("tool_calls", []).append(call)
+        last.setdefault("tool_calls", []).append(entry)
         if not last.get("content"):
             last["content"] = None
         # Thinking-mode providers want the reasoning of a tool-calling turn back on that turn.
@@ -236,7 +198,7 @@ class _MessageMapper:
             last["reasoning_content"] = self.pending_reasoning
         self.pending_reasoning = None
 
-    def _tool_output(self, item: dict[str, Any]) -> None:
+    def tool_output(self, item: dict[str, Any]) -> None:
         output = item.get("output")
         if isinstance(output, str):
             text = output
@@ -246,7 +208,7 @@ class _MessageMapper:
                 if part.get("type") in ("input_text", "output_text", "text"):
                     texts.append(part.get("text", ""))
                 elif part.get("type") == "input_image":
-                    self.pending_images.append(self._image(part))
+                    self.pending_images.append(_chat_part(image_part(part, self.route)))
                     texts.append("[image attached in the next message]")
             text = "\n".join(texts)
         elif isinstance(output, dict):
@@ -260,6 +222,17 @@ class _MessageMapper:
         if self.pending_images:
             images, self.pending_images = self.pending_images, []
             self.messages.append({"role": "user", "content": [{"type": "text", "text": "Images returned by the tool calls above:"}, *images]})
+
+
+def _chat_part(part: Part) -> dict[str, Any]:
+    """A neutral content part as a chat content part."""
+    if isinstance(part, Image):
+        image: dict[str, Any] = {"url": part.url}
+        if part.detail:
+            image["detail"] = part.detail
+        return {"type": "image_url", "image_url": image}
+    assert isinstance(part, Text)  # chat routes take no PDFs: content_parts made them notes
+    return {"type": "text", "text": part.text}
 
 
 def _plain_text(content: Any) -> str:
@@ -377,7 +350,7 @@ class ChatEventMapper:
     def _finish(self) -> None:
         self._end_reasoning()
         reason = self.finish_reason
-        self.builder.complete("max_output_tokens" if reason == "length" else ("content_filter" if reason == "content_filter" else None))
+        self.builder.complete(_INCOMPLETE_REASONS.get(reason) if isinstance(reason, str) else None)  # may be unhashable
 
     def close(self) -> None:
         """End of the upstream stream: a stream cut before its finish is a failure, never a completion."""

@@ -17,7 +17,7 @@ from ..config import ModelRoute
 from ..errors import RequestError
 from ..responses_stream import TERMINAL_EVENTS, EventWriter
 from ..sse import SSEEvent
-from .base import AnswerReader, UpstreamRequest
+from .base import AnswerReader, UpstreamRequest, upstream_headers
 
 CARRIER_KIND = "responses"
 
@@ -33,16 +33,12 @@ _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
     request = map_request(body, route)
-    headers = {"content-type": "application/json", "accept": "text/event-stream"}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    headers.update(route.extra_headers)
     reader = AnswerReader(
         model=route.model,
         new_mapper=lambda writer: ResponsesEventMapper(writer, route.model),
         answer_events=answer_events,
     )
-    return UpstreamRequest(url=f"{route.url_base}/responses", headers=headers, body=request, reader=reader)
+    return UpstreamRequest(url=f"{route.url_base}/responses", headers=upstream_headers(route, api_key), body=request, reader=reader)
 
 
 def map_request(body: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
