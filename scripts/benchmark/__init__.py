@@ -14,5 +14,6 @@ them (the proxy's throughput). Figures come from one run; no assertion, no retri
 Modules: answers (the long answer in each provider shape), upstream (the fake provider process),
 proxies (the two mitmdumps), hook_timer (the probe addon), client (timed raw-socket fetches),
 measure (/proc readings), scenarios (what is measured), run (one whole bench), report (the table),
-codex_loop (the real Codex CLI's agent loop), __main__ (the command line).
+codex_loop (the real Codex CLI's agent loop), soak (many turns: connections and memory stay flat),
+__main__ (the command line).
 """

@@ -14,6 +14,7 @@ from .codex_loop import codex_loop
 from .report import print_table
 from .run import run
 from .settings import FULL, QUICK
+from .soak import print_soak, soak
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (mitmdump logs, models.json)")
     p.add_argument("--codex-loop", action="store_true",
                    help="only time the real Codex CLI's two-request agent loop: direct vs through the proxy")
+    p.add_argument("--soak", action="store_true",
+                   help="only run many sequential BYOK turns and show that connections and memory stay flat")
+    p.add_argument("--soak-turns", type=int, default=1000, metavar="N", help="turns of each soak run (default 1000)")
     return p
 
 
@@ -41,6 +45,19 @@ def main() -> int:
         for figure, seconds, note in codex_loop(args.reps or 3):
             print(f"{figure:<48} {seconds:6.2f} s   {note}")
         return 0
+    if args.soak:
+        if args.soak_turns < 1:
+            p.error("--soak-turns must be at least 1")
+        soak_dir = Path(tempfile.mkdtemp(prefix="codex-shim-soak-"))
+        try:
+            runs = soak(args.soak_turns, soak_dir)
+        finally:
+            if args.keep:
+                print(f"logs kept in {soak_dir}")
+            else:
+                shutil.rmtree(soak_dir, ignore_errors=True)
+        print_soak(runs)
+        return 0 if all(run.flat() for run in runs) else 1
     overrides = {k: v for k in ("deltas", "rate", "reps", "streams") if (v := getattr(args, k)) is not None}
     for name, value in overrides.items():
         if value < 1:
