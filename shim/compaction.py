@@ -115,6 +115,8 @@ class CompactionStream:
 
     def finish_tool_call(self, key: object) -> None: ...
 
+    def abandon_tool_call(self, key: object) -> None: ...
+
     def set_usage(self, **counts: int | None) -> None:
         self.stream.set_usage(**counts)
 

@@ -122,6 +122,8 @@ class EventWriter(Protocol):
 
     def finish_tool_call(self, key: object) -> None: ...
 
+    def abandon_tool_call(self, key: object) -> None: ...
+
     def set_usage(
         self,
         *,
@@ -168,6 +170,7 @@ class ResponseStream:
         self._tools: dict[object, _ToolCall] = {}
         self._finished_tools: set[object] = set()
         self.usage = Usage()
+        self.abandoned_tool_calls = 0
         self.started = False
         self.finished = False
 
@@ -318,6 +321,15 @@ class ResponseStream:
             return
         self._close_tool(call)
 
+    def abandon_tool_call(self, key: object) -> None:
+        """Forget the open tool call `key` (the provider stopped before finishing it): it never
+        gets an output_item.done, so Codex neither records nor runs it. Codex ignores the
+        function_call it was announced with (it acts on items when they are done)."""
+        call = self._tools.pop(key, None)
+        if call is not None:
+            self._finished_tools.add(key)
+            self.abandoned_tool_calls += 1
+
     def set_usage(
         self,
         *,
@@ -346,6 +358,9 @@ class ResponseStream:
         self.start()
         self._close_reasoning()
         self._close_message()
+        if incomplete_reason:  # the provider stopped early: a call it was still writing is not a call
+            for key in [key for key, call in self._tools.items() if not call.announced or not _whole_arguments(call.args)]:
+                self.abandon_tool_call(key)
         nameless = [call for call in self._tools.values() if not call.announced]
         if nameless:
             self.fail("upstream_protocol_error", "the provider streamed a tool call without a name")
@@ -570,6 +585,14 @@ class ResponseStream:
         if ref.namespace:
             item["namespace"] = ref.namespace
         self._finish_item(call.output_index, item)
+
+
+def _whole_arguments(parts: list[str]) -> bool:
+    """Arguments a provider finished writing: a JSON object (what every tool call takes)."""
+    try:
+        return isinstance(json.loads("".join(parts)), dict)
+    except ValueError:
+        return False
 
 
 def _custom_input(arguments: str) -> str:

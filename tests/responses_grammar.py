@@ -176,8 +176,13 @@ def check_grammar(events: list[Event]) -> None:
             raise AssertionError(f"unexpected event {kind}")
 
     last = events[-1]
-    if last["type"] != "response.failed":
+    if last["type"] == "response.incomplete":
+        # A tool call the provider was still writing when it stopped is left undone (never run).
+        cut = {i for i in set(added) - set(done) if added[i]["type"] in ("function_call", "custom_tool_call")}
+        assert set(done) | cut == set(added), "every added item but a cut-off tool call is done"
+    if last["type"] == "response.completed":
         assert set(done) == set(added), "every added item is done before the response ends"
+    if last["type"] != "response.failed":
         assert last["response"]["output"] == [done[i] for i in sorted(done)]
         usage = last["response"]["usage"]
         assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]

@@ -194,19 +194,19 @@ def test_reasoning_content_becomes_a_reasoning_item_before_the_message():
 
 def test_reasoning_encrypted_content_round_trips_through_the_chat_carrier():
     reasoning = done_items(translate(REASONING_STREAM))[0]
-    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "Thinking about it… ✓"}
+    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "Thinking about it… ✓", "model": "byok-model"}
 
 
 def test_reasoning_only_answer_carries_its_text_at_the_finish():
     events = translate(sse([chunk({"reasoning_content": "only "}), chunk({"reasoning_content": "thought"}), chunk(finish="stop")]))
     (reasoning,) = done_items(events)
-    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "only thought"}
+    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "only thought", "model": "byok-model"}
 
 
 def test_reasoning_before_a_tool_call_is_carried_on_its_own_item():
     events = translate(sse([chunk({"reasoning_content": "run it"}), call_start(0, "call_A", "exec_command", "{}"), chunk(finish="tool_calls")]))
     reasoning, call = done_items(events)
-    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "run it"}
+    assert carrier.unwrap("chat", reasoning["encrypted_content"]) == {"reasoning_content": "run it", "model": "byok-model"}
     assert call["call_id"] == "call_A"
 
 
@@ -219,8 +219,8 @@ def test_reasoning_resumed_after_text_is_a_second_item_carrying_only_its_own_tex
     ]))
     first, message, second = done_items(events)
     assert [r["summary"][0]["text"] for r in (first, second)] == ["first", "second"]
-    assert carrier.unwrap("chat", first["encrypted_content"]) == {"reasoning_content": "first"}
-    assert carrier.unwrap("chat", second["encrypted_content"]) == {"reasoning_content": "second"}
+    assert carrier.unwrap("chat", first["encrypted_content"]) == {"reasoning_content": "first", "model": "byok-model"}
+    assert carrier.unwrap("chat", second["encrypted_content"]) == {"reasoning_content": "second", "model": "byok-model"}
     assert message["content"][0]["text"] == "Answer."
 
 

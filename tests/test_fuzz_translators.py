@@ -519,6 +519,16 @@ def codex_kind(data: str) -> str | None:
     return event.get("type") if isinstance(event, dict) and isinstance(event.get("type"), str) else None
 
 
+def assert_only_added(before: Any, after: Any) -> None:
+    """`after` is `before` with keys added (at any depth), none changed or removed."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key, value in before.items():
+            assert key in after
+            assert_only_added(value, after[key])
+    else:
+        assert before == after
+
+
 def check_passthrough(raw: bytes, out: bytes, well_formed: bool) -> list[tuple[str, str]]:
     out.decode("utf-8")
     upstream = [(n, d) for n, d in decode(raw) if d and d != "[DONE]"]
@@ -542,9 +552,12 @@ def check_passthrough(raw: bytes, out: bytes, well_formed: bool) -> list[tuple[s
             if out_name == "response.output_item.done":
                 assert after["item"]["type"] == "reasoning"
                 assert after["item"]["encrypted_content"].startswith("codexshim1.")
-            else:
-                assert "total_tokens" not in before["response"]["usage"]
-                assert "total_tokens" in after["response"]["usage"]
+            else:  # usage fields filled in, nothing else touched, nothing already there changed
+                filled = after["response"].pop("usage")
+                usage = before["response"].pop("usage")
+                assert before == after
+                assert_only_added(usage, filled)
+                assert "total_tokens" in filled
     for _, data in relayed:
         if codex_kind(data) == "response.completed":
             response = json.loads(data).get("response")

@@ -10,6 +10,7 @@ extended thinking keep working.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ MIN_THINKING_BUDGET = 1024
 _MODERN_FAMILY = re.compile(r"claude-(?:opus|sonnet)-(\d+)")
 
 _THINKING_TYPES = ("thinking", "redacted_thinking")
+_KNOWN_BLOCKS = frozenset({"text", "tool_use", *_THINKING_TYPES})
 _TOOL_ID_INVALID = re.compile(r"[^a-zA-Z0-9_-]")
 # stop_reason -> why the answer is incomplete, or the failure it is; any other reason completes it.
 _INCOMPLETE_STOPS = {"max_tokens": "max_output_tokens", "refusal": "content_filter"}
@@ -42,6 +44,8 @@ _FAILED_STOPS = {
     # Retrying the same context cannot help: say so, so Codex stops and can compact.
     "model_context_window_exceeded": ("context_length_exceeded", "the conversation no longer fits the model's context window"),
 }
+
+log = logging.getLogger("codex_shim")
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
@@ -392,6 +396,10 @@ class AnthropicEventMapper:
             state.signature = block.get("signature") or ""
         elif kind == "redacted_thinking":
             state.data = block.get("data") or ""
+        elif kind not in _KNOWN_BLOCKS:
+            # Server tools (server_tool_use, web_search_tool_result, ...) run at Anthropic; their
+            # blocks are not Codex's tool calls. The rest of the answer stands.
+            log.info(f"codex-shim: skipped an Anthropic {kind!r} content block (not a client tool call)")
         elif kind == "tool_use":
             self.builder.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
             initial = block.get("input")
@@ -410,7 +418,7 @@ class AnthropicEventMapper:
             self._thinking_text(state, delta.get("thinking") or "")
         elif dtype == "signature_delta" and state is not None:
             state.signature += delta.get("signature") or ""
-        elif dtype == "input_json_delta" and state is not None:
+        elif dtype == "input_json_delta" and state is not None and state.kind == "tool_use":
             partial = delta.get("partial_json") or ""
             if partial and not state.has_input:
                 self.builder.tool_call(("tool", index), arguments=partial)
@@ -472,8 +480,13 @@ class AnthropicEventMapper:
         failure = _FAILED_STOPS.get(reason)
         if failure:
             self.builder.fail(*failure)
-        else:
-            self.builder.complete(_INCOMPLETE_STOPS.get(reason))
+            return
+        incomplete = _INCOMPLETE_STOPS.get(reason)
+        if incomplete:  # a tool_use block never stopped: the provider was still writing it
+            for index, block in self._blocks.items():
+                if block.kind == "tool_use":
+                    self.builder.abandon_tool_call(("tool", index))
+        self.builder.complete(incomplete)
 
     def close(self) -> None:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""

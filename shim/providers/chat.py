@@ -8,6 +8,7 @@ Codex in the reasoning item's carrier and is put back on the assistant turn that
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from .. import carrier
@@ -25,13 +26,15 @@ CARRIER_KIND = "chat"
 # finish_reason -> why the answer is incomplete; any other reason completes it.
 _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
+log = logging.getLogger("codex_shim")
+
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
     names = ToolNames()
     request = map_request(body, route, names)
     reader = AnswerReader(
         model=body.get("model") or route.model,
-        new_mapper=ChatEventMapper,
+        new_mapper=lambda writer: ChatEventMapper(writer, route.model),
         answer_events=answer_events,
         tool_names=names,
         parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),
@@ -124,7 +127,7 @@ class _MessageMapper(InputWalker):
     def __init__(self, route: ModelRoute, names: ToolNames) -> None:
         super().__init__(route, names)
         self.messages: list[dict[str, Any]] = []
-        self.pending_reasoning: str | None = None
+        self.pending_reasoning: dict[str, Any] = {}  # what the last reasoning item carries for this route
         self.pending_images: list[dict[str, Any]] = []
 
     def map(self, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,8 +143,10 @@ class _MessageMapper(InputWalker):
             self._flush_images()
 
     def reasoning(self, item: dict[str, Any]) -> None:
-        payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
-        self.pending_reasoning = payload.get("reasoning_content") if payload else None
+        payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content")) or {}
+        if payload.get("model", self.route.model) != self.route.model:
+            payload = {}  # another route's reasoning means nothing (or harm) to this provider
+        self.pending_reasoning = payload
 
     def message(self, item: dict[str, Any]) -> None:
         role = item.get("role", "user")
@@ -154,9 +159,11 @@ class _MessageMapper(InputWalker):
             if last and last["role"] == "assistant" and not last.get("tool_calls"):
                 last["content"] = (last.get("content") or "") + text
             else:
-                self.messages.append({"role": "assistant", "content": text})
+                last = {"role": "assistant", "content": text}
+                self.messages.append(last)
+            self._replay_details(last)
             return
-        self.pending_reasoning = None
+        self.pending_reasoning = {}
         if role == "system":
             self._system(self._content(content, role))
             return
@@ -194,9 +201,18 @@ class _MessageMapper(InputWalker):
         if not last.get("content"):
             last["content"] = None
         # Thinking-mode providers want the reasoning of a tool-calling turn back on that turn.
-        if self.pending_reasoning and "reasoning_content" not in last:
-            last["reasoning_content"] = self.pending_reasoning
-        self.pending_reasoning = None
+        reasoning_content = self.pending_reasoning.get("reasoning_content")
+        if reasoning_content and "reasoning_content" not in last:
+            last["reasoning_content"] = reasoning_content
+        self._replay_details(last)
+        self.pending_reasoning = {}
+
+    def _replay_details(self, assistant: dict[str, Any]) -> None:
+        """OpenRouter-style `reasoning_details` (encrypted ones included) go back, unchanged, on
+        the assistant message they led to: reasoning models continue from them."""
+        details = self.pending_reasoning.get("reasoning_details")
+        if isinstance(details, list) and details and "reasoning_details" not in assistant:
+            assistant["reasoning_details"] = details
 
     def tool_output(self, item: dict[str, Any]) -> None:
         output = item.get("output")
@@ -251,8 +267,9 @@ def _plain_text(content: Any) -> str:
 class ChatEventMapper:
     """Chat Completions chunks -> builder calls; tolerant of how real providers stream."""
 
-    def __init__(self, builder: EventWriter) -> None:
+    def __init__(self, builder: EventWriter, route_slug: str | None = None) -> None:
         self.builder = builder
+        self.route_slug = route_slug  # whose reasoning the carrier holds: replayed to that route only
         self.finish_reason: str | None = None
         self.done = False
         self._last_key: object = None
@@ -261,6 +278,8 @@ class ChatEventMapper:
         self._latest_by_index: dict[object, object] = {}
         self._anonymous = 0
         self._reasoning: list[str] = []
+        self._details = ReasoningDetails()
+        self._other_choices_noted = False
 
     def on_event(self, event: str, data: str) -> None:
         if data == "[DONE]":
@@ -284,16 +303,20 @@ class ChatEventMapper:
         builder.start()
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:
+                if not self._other_choices_noted:
+                    self._other_choices_noted = True
+                    log.info("codex-shim: the provider streamed more than one choice; Codex is given choice 0")
                 continue
             delta = choice.get("delta") or choice.get("message") or {}
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                self._reasoning.append(reasoning)
-                builder.reasoning_delta(reasoning)
+            self._take_reasoning(delta)
             content = delta.get("content")
             if isinstance(content, str) and content:
-                self._end_reasoning()
-                builder.text_delta(content)
+                self._text(content)
+            elif isinstance(content, list):
+                self._content_parts(content)
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:  # the model declined: Codex shows it as the answer
+                self._text(refusal)
             tool_calls = delta.get("tool_calls")
             if tool_calls:
                 self._end_reasoning()
@@ -303,17 +326,45 @@ class ChatEventMapper:
                 self.finish_reason = choice["finish_reason"]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            prompt_details = usage.get("prompt_tokens_details") or {}
-            completion_details = usage.get("completion_tokens_details") or {}
-            cached = prompt_details.get("cached_tokens")
-            if cached is None:
-                cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
-            builder.set_usage(
-                input_tokens=usage.get("prompt_tokens"),
-                output_tokens=usage.get("completion_tokens"),
-                cached_tokens=cached,
-                reasoning_tokens=completion_details.get("reasoning_tokens"),
-            )
+            builder.set_usage(**usage_counts(usage))
+
+    def _take_reasoning(self, delta: dict[str, Any]) -> None:
+        """Reasoning as a string (`reasoning_content`: DeepSeek, vLLM; `reasoning`: OpenRouter,
+        Groq) or as OpenRouter's `reasoning_details` entries, which are kept to be replayed and
+        shown only when no plain string says the same."""
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        shown = isinstance(reasoning, str) and bool(reasoning)
+        if shown:
+            self._reason(str(reasoning))
+        details = delta.get("reasoning_details")
+        if isinstance(details, list):
+            for entry in details:
+                text = self._details.add(entry)
+                if text and not shown:
+                    self._reason(text)
+
+    def _content_parts(self, parts: list[Any]) -> None:
+        """Content as a list of parts (Mistral): text, and `thinking` parts holding text chunks."""
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "text" and isinstance(part.get("text"), str):
+                self._text(part["text"])
+            elif part.get("type") == "thinking":
+                thinking = part.get("thinking")
+                for chunk in thinking if isinstance(thinking, list) else [thinking]:
+                    text = chunk.get("text") if isinstance(chunk, dict) else chunk
+                    if isinstance(text, str) and text:
+                        self._reason(text)
+
+    def _reason(self, text: str) -> None:
+        self._reasoning.append(text)
+        self.builder.reasoning_delta(text)
+
+    def _text(self, text: str) -> None:
+        if text:
+            self._end_reasoning()
+            self.builder.text_delta(text)
 
     def _tool_delta(self, position: int, call: dict[str, Any]) -> None:
         call_id = call.get("id") or None
@@ -341,11 +392,19 @@ class ChatEventMapper:
         self.builder.tool_call(key, call_id=call_id, name=name, arguments=function.get("arguments") or "")
 
     def _end_reasoning(self) -> None:
-        """The reasoning so far ends: its item carries the text, for the provider to get back."""
+        """The reasoning so far ends: its item carries the text (and any reasoning_details), for
+        the provider to get back."""
+        if not self._reasoning and not self._details:
+            return
+        payload: dict[str, Any] = {}
         if self._reasoning:
-            text = "".join(self._reasoning)
+            payload["reasoning_content"] = "".join(self._reasoning)
             self._reasoning.clear()
-            self.builder.reasoning_done(carrier.wrap(CARRIER_KIND, {"reasoning_content": text}))
+        if self._details:
+            payload["reasoning_details"] = self._details.take()
+        if self.route_slug:
+            payload["model"] = self.route_slug
+        self.builder.reasoning_done(carrier.wrap(CARRIER_KIND, payload))
 
     def _finish(self) -> None:
         self._end_reasoning()
@@ -360,3 +419,62 @@ class ChatEventMapper:
             self._finish()
         else:
             self.builder.fail("stream_truncated", "the provider's stream ended before the answer was finished")
+
+
+def usage_counts(usage: dict[str, Any]) -> dict[str, int | None]:
+    """A chat `usage` as Codex counts it: output is everything generated, reasoning included, and
+    total is input + output. Gemini's and xAI's endpoints leave reasoning out of
+    completion_tokens but not out of total_tokens: where the total exceeds prompt + completion,
+    output is total - prompt. Reasoning is never more than the output it is part of."""
+    prompt, completion, total = (_count(usage.get(key)) for key in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    cached = _count(prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None)
+    if cached is None:
+        cached = _count(usage.get("prompt_cache_hit_tokens"))  # DeepSeek
+    reasoning = _count(completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else None)
+    output = completion
+    if total is not None and prompt is not None and total > prompt + (completion or 0):
+        output = total - prompt
+    if reasoning is not None and output is not None:
+        reasoning = min(reasoning, output)
+    return {"input_tokens": prompt, "output_tokens": output, "cached_tokens": cached, "reasoning_tokens": reasoning}
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+class ReasoningDetails:
+    """OpenRouter's `reasoning_details`, streamed as partial entries: merged by `index` (text,
+    summary and data concatenate; other fields keep their first value), kept in order."""
+
+    _JOINED = ("text", "summary", "data")
+
+    def __init__(self) -> None:
+        self._entries: dict[object, dict[str, Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def add(self, entry: Any) -> str | None:
+        """Merge one streamed entry; the text it adds that is meant to be shown, if any."""
+        if not isinstance(entry, dict):
+            return None
+        key = entry.get("index", len(self._entries))
+        key = key if isinstance(key, int | str) else len(self._entries)
+        merged = self._entries.setdefault(key, {})
+        for field, value in entry.items():
+            if field in self._JOINED and isinstance(value, str) and isinstance(merged.get(field), str):
+                merged[field] += value
+            else:
+                merged.setdefault(field, value)
+        kind = entry.get("type")
+        shown = entry.get("text") if kind == "reasoning.text" else entry.get("summary") if kind == "reasoning.summary" else None
+        return shown if isinstance(shown, str) else None
+
+    def take(self) -> list[dict[str, Any]]:
+        entries = list(self._entries.values())
+        self._entries.clear()
+        return entries
+

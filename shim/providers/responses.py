@@ -22,7 +22,7 @@ from .base import AnswerReader, UpstreamRequest, upstream_headers
 CARRIER_KIND = "responses"
 
 # `store` stays: Codex sends store=false, and servers that keep conversations by default must see it.
-_CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier")
+_CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier", "request_country", "access_programs", "prompt_cache_options")
 _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
 _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary", "item_reference"})
 # Events whose `response` object a relay may need to see (the terminal ones are in TERMINAL_EVENTS;
@@ -128,14 +128,23 @@ class ResponsesEventMapper:
 
 
 def _complete_usage(response: dict[str, Any]) -> bool:
-    """Codex rejects a completed event whose usage lacks total_tokens; some servers omit it."""
+    """Fill in the usage fields servers omit and readers require: Codex rejects a completed event
+    without total_tokens (or a details object without its count), the openai SDK one without
+    the cached, cache-write and reasoning counts. Counts already there are left as they came."""
     usage = response.get("usage")
-    if not isinstance(usage, dict) or "total_tokens" in usage:
+    if not isinstance(usage, dict):
         return False
-    usage["total_tokens"] = _tokens(usage.get("input_tokens")) + _tokens(usage.get("output_tokens"))
+    before = json.dumps(usage, sort_keys=True)
+    if "total_tokens" not in usage:
+        usage["total_tokens"] = _tokens(usage.get("input_tokens")) + _tokens(usage.get("output_tokens"))
     usage.setdefault("input_tokens", 0)
     usage.setdefault("output_tokens", 0)
-    return True
+    for field, counts in (("input_tokens_details", ("cached_tokens", "cache_write_tokens")), ("output_tokens_details", ("reasoning_tokens",))):
+        details = usage.setdefault(field, {})
+        if isinstance(details, dict):
+            for count in counts:
+                details.setdefault(count, 0)
+    return json.dumps(usage, sort_keys=True) != before
 
 
 def _tokens(value: Any) -> int:
