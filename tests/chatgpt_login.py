@@ -1,6 +1,6 @@
 """ChatGPT-login mode for end-to-end tests: a synthetic auth.json and a fake chatgpt.com.
 
-Codex 0.169 decodes the JWTs in `$CODEX_HOME/auth.json` without verifying them (codex-rs
+Codex (0.169 and 0.171) decodes the JWTs in `$CODEX_HOME/auth.json` without verifying them (codex-rs
 `login/src/token_data.rs`: header.payload.signature, each part non-empty, payload base64url JSON
 with the claims under `https://api.openai.com/auth`), so unsigned tokens with a far `exp` and a
 fresh `last_refresh` keep it logged in and offline. The fake backend answers what a turn needs

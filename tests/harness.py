@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CODEX_VERSION = "0.169.0"
+# The Codex CLI the end-to-end tests drive: 0.171.0 unless CODEX_SHIM_CODEX_VERSION names another
+# (scripts/test also runs the e2e tests on 0.169.0). Each version has its own npm cache directory.
+DEFAULT_CODEX_VERSION = "0.171.0"
+CODEX_VERSION = os.environ.get("CODEX_SHIM_CODEX_VERSION") or DEFAULT_CODEX_VERSION
 DUMMY_OPENAI_KEY = "sk-dummy-openai-key-for-tests"
-CODEX_CACHE = Path(os.environ.get("CODEX_SHIM_CODEX_CACHE", ROOT / ".cache" / f"codex-{CODEX_VERSION}"))
+CODEX_CACHE = Path(os.environ.get("CODEX_SHIM_CODEX_CACHE") or ROOT / ".cache" / f"codex-{CODEX_VERSION}")
 
 
 def free_port() -> int:
@@ -97,10 +100,19 @@ class Mitmdump:
         self._logfile.close()
 
 
+def installed_codex_version() -> str | None:
+    manifest = CODEX_CACHE / "node_modules" / "@openai" / "codex" / "package.json"
+    try:
+        return str(json.loads(manifest.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def codex_binary() -> Path:
-    """The real Codex CLI, installed from npm into a cache directory on first use."""
+    """The real Codex CLI at CODEX_VERSION, installed from npm into its cache directory on first use
+    (and again when the directory holds another version, e.g. a CODEX_SHIM_CODEX_CACHE reused)."""
     binary = CODEX_CACHE / "node_modules" / ".bin" / "codex"
-    if binary.exists():
+    if binary.exists() and installed_codex_version() == CODEX_VERSION:
         return binary
     npm = shutil.which("npm")
     if npm is None:

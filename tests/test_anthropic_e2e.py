@@ -1,4 +1,4 @@
-"""The real Codex CLI (0.169.0) through mitmdump with the addon, against a fake Anthropic API."""
+"""The real Codex CLI (0.171.0, and 0.169.0 in scripts/test) through mitmdump with the addon, against a fake Anthropic API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The real Codex CLI (0.169.0, ChatGPT login) sees the BYOK models in its catalog, online or not."""
+"""The real Codex CLI (0.171.0 and 0.169.0, ChatGPT login) sees the BYOK models in its catalog, online or not."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The real Codex CLI (0.169.0) through a real mitmdump with the addon, against local fakes."""
+"""The real Codex CLI (0.171.0, and 0.169.0 in scripts/test) through a real mitmdump with the addon, against local fakes."""
 
 from __future__ import annotations
 
