@@ -13,23 +13,28 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from shim.addons.catalog import Catalog
+from shim.addons.fallbacks import Fallbacks
 from shim.addons.idle_cutter import IdleCutter
 from shim.addons.listen_guard import ListenGuard
 from shim.addons.redactor import Redactor
 from shim.addons.router import Router
 from shim.addons.routes_file import RoutesFile
 from shim.addons.scope import Scope
+from shim.addons.spend import Spend
 from shim.addons.websocket_turns import WebSocketTurns
 from shim.state import Shim
 
 shim = Shim()
+fallbacks = Fallbacks(shim)
 addons = [
     RoutesFile(shim),
     Scope(shim),
     ListenGuard(),
     Redactor(shim),
-    Router(shim),
+    Router(shim, fallbacks),
+    fallbacks,
     WebSocketTurns(shim),
     IdleCutter(shim),
     Catalog(shim),
+    Spend(),
 ]

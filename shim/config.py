@@ -40,6 +40,16 @@ def _alias(snake: str, camel: str) -> AliasChoices:
     return AliasChoices(snake, camel)
 
 
+class Prices(BaseModel):
+    """What a route costs, in currency units (say USD) per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0, validation_alias=_alias("cached_input", "cachedInput"))
+
+
 class ModelRoute(BaseModel):
     """One BYOK model: the slug Codex sends and the upstream that answers it."""
 
@@ -88,6 +98,11 @@ class ModelRoute(BaseModel):
         validation_alias=_alias("drop_fields", "dropFields"),
         description="Extra top-level request fields a responses upstream rejects.",
     )
+    fallbacks: tuple[str, ...] = Field(
+        default=(),
+        description="Other configured slugs tried in order when this route fails before answering.",
+    )
+    prices: Prices | None = Field(default=None, description="Per million tokens: input, cached_input, output.")
 
     @model_validator(mode="after")
     def _base_url_known(self) -> ModelRoute:
@@ -118,15 +133,46 @@ class ModelRoute(BaseModel):
         return self.api_key or None
 
 
+TurnKind = Literal["compaction", "title", "background", "input_tokens_above"]
+
+
+class Rule(BaseModel):
+    """Send a kind of turn to another slug: `{"when": "compaction", "use": "cheap"}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    when: TurnKind
+    use: str = Field(min_length=1)
+    tokens: int | None = Field(default=None, gt=0, description="For input_tokens_above: the threshold.")
+    only_for: tuple[str, ...] = Field(
+        default=(), alias="from", description="The requested slugs it applies to (default: every BYOK slug)."
+    )
+
+    @model_validator(mode="after")
+    def _tokens_given(self) -> Rule:
+        if (self.when == "input_tokens_above") != (self.tokens is not None):
+            raise ValueError("'tokens' goes with (and only with) when: input_tokens_above")
+        return self
+
+
 class ModelsFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     models: list[ModelRoute] = Field(
         default_factory=list, validation_alias=_alias("models", "customModels")
     )
+    rules: list[Rule] = Field(default_factory=list)
 
 
-def parse_config(text: str, source: str) -> dict[str, ModelRoute]:
+class RouteTable(dict[str, ModelRoute]):
+    """The routes by slug (a dict, as everything reads them) and the file's rules."""
+
+    def __init__(self, routes: dict[str, ModelRoute] | None = None, rules: tuple[Rule, ...] = ()) -> None:
+        super().__init__(routes or {})
+        self.rules = rules
+
+
+def parse_config(text: str, source: str) -> RouteTable:
     """Parse models.json text into routes keyed by slug; raise ConfigError naming what is wrong."""
     try:
         raw = json.loads(text)
@@ -145,14 +191,22 @@ def parse_config(text: str, source: str) -> dict[str, ModelRoute]:
         if route.model in routes:
             raise ConfigError(f"{source}: models[{index}] repeats the slug {route.model!r}")
         routes[route.model] = route
-    return routes
+    for index, route in enumerate(parsed.models):
+        for slug in route.fallbacks:
+            if slug not in routes or slug == route.model:
+                why = "is the entry itself" if slug == route.model else "is not a configured model"
+                raise ConfigError(f"{source}: models[{index}] (model {route.model!r}): fallback {slug!r} {why}")
+    for index, rule in enumerate(parsed.rules):
+        if rule.use not in routes:
+            raise ConfigError(f"{source}: rules[{index}]: use {rule.use!r} is not a configured model")
+    return RouteTable(routes, tuple(parsed.rules))
 
 
-def load_config(path: Path) -> dict[str, ModelRoute]:
+def load_config(path: Path) -> RouteTable:
     """Read routes from a models.json; a missing file means no BYOK routes."""
     path = path.expanduser()
     if not path.exists():
-        return {}
+        return RouteTable()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -179,6 +233,8 @@ def _describe_errors(source: str, raw: dict[str, object], exc: ValidationError) 
                 slug = entries[index].get("model")
             where = f"models[{index}]" + (f" (model {slug!r})" if isinstance(slug, str) else "")
             loc = loc[2:]
+        elif len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            where, loc = f"rules[{loc[1]}]", loc[2:]
         field = ".".join(str(part) for part in loc) or "entry"
         # Never echo the input: it may be a key.
         lines.append(f"{source}: {where}: field '{field}': {err['msg']}")

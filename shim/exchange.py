@@ -17,16 +17,39 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mitmproxy import http
+from mitmproxy.addons.clientplayback import ReplayHandler
 
 from . import compaction
 from .config import ModelRoute
 from .errors import RequestError, ShimError
 from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
+from .policy import turn_cost
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
 
 METADATA_KEY = "codex_shim"
 """flow.metadata[METADATA_KEY]: what codex-shim did with a flow (see README, "Flows in mitmweb")."""
+
+
+class Attempt(Protocol):
+    """A fallback plan's try at a turn (shim/addons/fallbacks.py): where its answer goes, and who
+    hears how it went."""
+
+    def sink(self) -> EventSink: ...
+
+    def answered(self, status: int) -> None: ...
+
+    def failed(self, error: ShimError, status: int) -> None: ...
+
+    def broken(self, reason: str) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+class Plan(Protocol):
+    def facts(self) -> dict[str, Any]: ...
+
+    def cancel(self) -> None: ...
 
 
 class TurnOutlet(Protocol):
@@ -48,6 +71,9 @@ class ByokExchange:
     compacting: bool = False
     legacy_compact: bool = False
     turn: TurnOutlet | None = None
+    attempt: Attempt | None = None
+    replay: ReplayHandler | None = None
+    """The client replay carrying this call, when codex-shim started it (socket turns, fallbacks)."""
     translator: StreamTranslator | None = None
     sink: EventSink | None = None
     streamed: bool = False
@@ -56,6 +82,8 @@ class ByokExchange:
     ended_at: float | None = None
     last_upstream_activity: float | None = field(default_factory=time.monotonic)
     """When the upstream last sent something; None once it has nothing more to send."""
+    notes: dict[str, Any] = field(default_factory=dict)
+    """How the turn was routed (kinds, rule, policy), for the flow's facts."""
 
     @property
     def output(self) -> str:
@@ -65,6 +93,8 @@ class ByokExchange:
         """The translator for this turn's answer, writing in the form Codex wants it."""
         if self.turn is not None:
             self.sink = FrameSink(self.turn.send)
+        elif self.attempt is not None:
+            self.sink = self.attempt.sink()
         elif self.legacy_compact:
             self.sink = JSONSink()
         else:
@@ -93,6 +123,7 @@ class ByokExchange:
     def facts(self) -> dict[str, Any]:
         """What mitmweb and other addons may read about this turn."""
         facts: dict[str, Any] = {
+            **self.notes,
             "route": self.route.model,
             "provider": self.route.provider,
             "upstream": self.upstream.url,
@@ -108,7 +139,9 @@ class ByokExchange:
         if self.ended_at is not None:
             facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
         if self.translator is not None and self.translator.stream.started:
-            facts["usage"] = self.translator.stream.usage.as_json()
+            facts["usage"] = usage = self.translator.stream.usage.as_json()
+            if self.route.prices is not None:
+                facts["cost"] = round(turn_cost(usage, self.route.prices), 9)
         return facts
 
 
@@ -120,7 +153,14 @@ class NativeExchange:
     scrubbed: bool = False
 
 
-Exchange = ByokExchange | NativeExchange
+@dataclass(eq=False)
+class RelayedExchange:
+    """A Codex flow answered by the relay for a fallback plan; its attempts are exchanges of their own."""
+
+    plan: Plan
+
+
+Exchange = ByokExchange | NativeExchange | RelayedExchange
 
 
 class Exchanges:
@@ -152,7 +192,12 @@ class Exchanges:
 
 
 def open_exchange(
-    body: dict[str, Any], route: ModelRoute, *, legacy_compact: bool = False, turn: TurnOutlet | None = None
+    body: dict[str, Any],
+    route: ModelRoute,
+    *,
+    legacy_compact: bool = False,
+    turn: TurnOutlet | None = None,
+    attempt: Attempt | None = None,
 ) -> ByokExchange:
     """The provider's request for a Responses request `body` (raises RequestError if it cannot be)."""
     provider = PROVIDERS.get(route.provider)
@@ -162,7 +207,7 @@ def open_exchange(
     upstream = provider.build(compaction.prepare_request(body, compacting), route, route.resolve_key())
     if compacting:
         upstream = compaction.wrap(upstream)
-    return ByokExchange(route, upstream, compacting=compacting, legacy_compact=legacy_compact, turn=turn)
+    return ByokExchange(route, upstream, compacting=compacting, legacy_compact=legacy_compact, turn=turn, attempt=attempt)
 
 
 def legacy_compact_body(body: dict[str, Any]) -> dict[str, Any]:

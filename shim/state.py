@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from mitmproxy import http
 
-from .config import ModelRoute
+from .config import RouteTable
 from .exchange import Exchanges
 
 DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
@@ -19,7 +19,7 @@ DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
 
 @dataclass
 class Shim:
-    routes: dict[str, ModelRoute] = field(default_factory=dict)
+    routes: RouteTable = field(default_factory=RouteTable)
     hosts: frozenset[str] = frozenset()
     exchanges: Exchanges = field(default_factory=Exchanges)
 

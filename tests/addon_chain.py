@@ -58,10 +58,16 @@ class Chain:
 
 
 @contextmanager
-def addon_chain(tmp_path: Path, routes: list[dict[str, Any]] = ROUTES, **options: Any) -> Iterator[Chain]:
+def addon_chain(
+    tmp_path: Path, routes: list[dict[str, Any]] = ROUTES, *, rules: list[dict[str, Any]] | None = None,
+    before: list[Any] = (), **options: Any,
+) -> Iterator[Chain]:
+    """`before`: addons loaded ahead of ours, as `-s policy.py -s addons/codex_shim.py` would."""
     config = tmp_path / "models.json"
-    config.write_text(json.dumps({"models": routes}))
+    config.write_text(json.dumps({"models": routes, "rules": rules or []}))
     with taddons.context(ProxyServer(), ProxyAuth()) as tctx:  # they declare options we read
+        for addon in before:
+            tctx.master.addons.add(addon)
         addons = entry_addons()
         for addon in addons:
             tctx.master.addons.add(addon)

@@ -15,6 +15,7 @@ from typing import Any
 from mitmproxy import ctx, http
 
 from ..exchange import METADATA_KEY, ByokExchange
+from ..replays import cancel_replay
 from ..state import Shim
 
 log = logging.getLogger("codex_shim")
@@ -55,7 +56,8 @@ class IdleCutter:
     def cut_silent(self, limit: float, now: float | None = None) -> None:
         for flow, exchange in silent(self.shim.exchanges.byok_flows(), limit, time.monotonic() if now is None else now):
             reason = f"codex-shim: the provider sent nothing for {limit}s; connection closed so Codex retries"
-            if exchange.turn.cut() if exchange.turn is not None else cut_upstream(flow, reason):
+            cut = cancel_replay(exchange.replay, reason) if exchange.replay is not None else cut_upstream(flow, reason)
+            if cut:
                 log.warning(f"{reason} ({flow.request.pretty_host})")
                 exchange.last_upstream_activity = None
             elif not flow.live:

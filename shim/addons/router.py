@@ -13,17 +13,24 @@ import json
 import logging
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, http
+from mitmproxy.addonmanager import traverse
 
 from .. import native_history
 from ..answers import error_response, failed_stream, failed_stream_response, sse_response
 from ..errors import RequestError, ShimError, from_upstream
 from ..event_sinks import JSONSink
-from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, legacy_compact_body, open_exchange
+from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
+from ..policy import CodexShimOutcomeHook, CodexShimTurnHook, Turn
+from ..rules import route_by_rules
 from ..state import Shim
+from ..turn_kinds import estimate_input_tokens, turn_kinds
+
+if TYPE_CHECKING:
+    from .fallbacks import Fallbacks
 
 log = logging.getLogger("codex_shim")
 
@@ -50,6 +57,17 @@ def turn_model(headers: http.Headers) -> str | None:
     return model if isinstance(model, str) else None
 
 
+def listens(event: str) -> bool:
+    """Does any loaded addon handle our event `event`?"""
+    return any(hasattr(addon, event) for addon in traverse(ctx.master.addons.chain))
+
+
+def outcome(flow: http.HTTPFlow, facts: dict[str, Any]) -> None:
+    """Tell policy addons how a turn ended (shim/policy.py)."""
+    if listens("codex_shim_outcome"):
+        ctx.master.addons.trigger(CodexShimOutcomeHook(flow, facts))
+
+
 def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     """Rewrite `flow`'s request into the provider's: nothing of Codex's (auth, cookies, ids) survives."""
     upstream = exchange.upstream
@@ -71,8 +89,9 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
 class Router:
     """The request, response and error hooks of Responses calls (HTTP; sockets: WebSocketTurns)."""
 
-    def __init__(self, shim: Shim) -> None:
+    def __init__(self, shim: Shim, fallbacks: Fallbacks | None = None) -> None:
         self.shim = shim
+        self.fallbacks = fallbacks
 
     def configure(self, updated: set[str]) -> None:
         if "connection_strategy" in updated or "codex_shim_config" in updated:
@@ -98,12 +117,21 @@ class Router:
                 self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", legacy)
             return  # not ours to judge: pass through
         model = body.get("model") if isinstance(body, dict) else None
-        route = self.shim.routes.get(model) if isinstance(model, str) else None
-        if route is None:
-            self._pass_native(flow, body, model if isinstance(model, str) else None)
+        model = model if isinstance(model, str) else None
+        if not isinstance(body, dict):
+            self._pass_native(flow, body, model, {})
             return
+        turn, notes = self._decide(flow, body, model, legacy)
+        body = turn.body
+        route = self.shim.routes.get(turn.use) if turn.use else None
+        if route is None:
+            self._pass_native(flow, body, model, notes)
+            return
+        if not legacy and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
+            return  # served by the first of its routes that answers
         try:
             exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy)
+            exchange.notes = notes
             send_upstream(flow, exchange)
         except RequestError as exc:
             self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, legacy)
@@ -115,10 +143,40 @@ class Router:
             return
         self.shim.exchanges.open(flow, exchange)
 
-    def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None) -> None:
+    def _decide(self, flow: http.HTTPFlow, body: dict[str, Any], model: str | None, legacy: bool) -> tuple[Turn, dict[str, Any]]:
+        """Where the turn goes: a policy addon's choice, else the first matching rule, else the
+        route of the slug Codex asked for (none: OpenAI). Policy addons see it before we act."""
+        routes = self.shim.routes
+        kinds = turn_kinds(body, flow.request.headers, legacy)
+        notes: dict[str, Any] = {"kinds": sorted(kinds)} if kinds else {}
+        preset = flow.metadata.get(METADATA_KEY, {}).get("use")
+        if isinstance(preset, str):
+            use: str | None = preset
+            notes["routed_by"] = "flow.metadata['codex_shim']['use']"
+        elif rule := route_by_rules(routes.rules, model, routes, kinds, lambda: estimate_input_tokens(body)):
+            use = rule.use
+            notes["routed_by"] = f"rule {rule.when}" + (f" > {rule.tokens} tokens" if rule.tokens else "")
+        else:
+            use = model if model in routes else None
+        turn = Turn(model, body, kinds, use)
+        if listens("codex_shim_turn"):
+            before = json.dumps(body, sort_keys=True)
+            ctx.master.addons.trigger(CodexShimTurnHook(flow, turn))
+            if not isinstance(turn.body, dict):
+                turn.body = body  # a policy that broke the body does not get to send it
+            notes["policy_changed_request"] = json.dumps(turn.body, sort_keys=True) != before
+            if turn.use != use:
+                notes["routed_by"] = "codex_shim_turn policy"
+            if turn.notes:
+                notes["policy"] = list(turn.notes)
+        if turn.use is not None and turn.use != model:
+            notes["requested"] = model
+        return turn, notes
+
+    def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None, notes: dict[str, Any]) -> None:
         exchange = NativeExchange(model)
-        flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model}
-        if isinstance(body, dict) and native_history.carries_ours(flow.request.content or b""):
+        flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model, **notes}
+        if isinstance(body, dict) and (notes.get("policy_changed_request") or native_history.carries_ours(flow.request.content or b"")):
             flow.request.headers.pop("content-encoding", None)
             flow.request.content = json.dumps(native_history.scrub(body)).encode()
             exchange.scrubbed = True
@@ -136,12 +194,14 @@ class Router:
         exchange = self.shim.exchanges.get(flow)
         resp = flow.response
         assert resp is not None
-        if isinstance(exchange, NativeExchange):
+        if isinstance(exchange, NativeExchange | RelayedExchange):
             resp.stream = True  # Codex reads SSE as it arrives
             return
         if exchange is None:
             return
         exchange.upstream_answered()
+        if exchange.attempt is not None:
+            exchange.attempt.answered(resp.status_code)
         is_sse = "text/event-stream" in resp.headers.get("content-type", "")
         if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or exchange.legacy_compact:
             return  # read whole in `response`
@@ -171,14 +231,22 @@ class Router:
 
     def response(self, flow: http.HTTPFlow) -> None:
         exchange = self.shim.exchanges.close(flow)
+        if isinstance(exchange, RelayedExchange):
+            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.plan.facts()}
+            outcome(flow, flow.metadata[METADATA_KEY])
+            return
         if not isinstance(exchange, ByokExchange) or flow.response is None:
             return
         exchange.ended()
         try:
             if not exchange.streamed:
                 self._answer_whole(flow, exchange, flow.response)
+            elif exchange.attempt is not None:
+                exchange.attempt.finished()
         finally:
             flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts()}
+            if exchange.attempt is None:
+                outcome(flow, flow.metadata[METADATA_KEY])
 
     def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
         """An answer that was not streamed (JSON, compressed SSE, an error, the legacy endpoint)."""
@@ -205,6 +273,9 @@ class Router:
         self._deliver_error(flow, exchange, error)
 
     def _deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
+        if exchange.attempt is not None:
+            exchange.attempt.finished()  # its events went into the relay as they were written
+            return
         if exchange.turn is not None:
             return  # the frames went out as they were written
         if isinstance(exchange.sink, JSONSink):
@@ -215,7 +286,9 @@ class Router:
 
     def _deliver_error(self, flow: http.HTTPFlow, exchange: ByokExchange, error: ShimError) -> None:
         flow.metadata.setdefault(METADATA_KEY, {})["error"] = error.message
-        if exchange.turn is not None:
+        if exchange.attempt is not None:
+            exchange.attempt.failed(error, flow.response.status_code if flow.response else 502)
+        elif exchange.turn is not None:
             exchange.fail(error)
         elif error.as_stream and not exchange.legacy_compact:
             exchange.translator = None  # whatever was read of a bad answer is not Codex's stream
@@ -225,10 +298,19 @@ class Router:
 
     def error(self, flow: http.HTTPFlow) -> None:
         exchange = self.shim.exchanges.close(flow)
+        if isinstance(exchange, RelayedExchange):
+            exchange.plan.cancel()  # Codex went away (or the relay failed): stop the attempts
+            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.plan.facts()}
+            outcome(flow, flow.metadata[METADATA_KEY])
+            return
         if not isinstance(exchange, ByokExchange):
             return
         exchange.ended()
         reason = flow.error.msg if flow.error else "connection lost"
         flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), "error": reason}
-        if exchange.turn is not None:  # an HTTP flow's stream just breaks: Codex retries
+        if exchange.attempt is None:
+            outcome(flow, flow.metadata[METADATA_KEY])
+        if exchange.attempt is not None:
+            exchange.attempt.broken(reason)
+        elif exchange.turn is not None:  # an HTTP flow's stream just breaks: Codex retries
             exchange.fail(ShimError(502, "upstream_connection_error", f"codex-shim: the provider at {flow.request.pretty_host} failed: {reason}"))

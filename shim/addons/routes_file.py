@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import command, ctx, exceptions
 
-from ..config import ConfigError, ModelRoute, config_path, load_config
+from ..config import ConfigError, ModelRoute, RouteTable, config_path, load_config
 from ..state import Shim
 from ..zero_config import routes_from_environment
 
@@ -51,6 +51,21 @@ class RoutesFile:
             except ConfigError as exc:
                 raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
 
+    @command.command("codex_shim.routes")
+    def list_routes(self) -> str:
+        """The BYOK routes in use: slug, provider, upstream, model, where the key comes from."""
+        text = routes_table(self.shim.routes, str(self.path))
+        log.info(text)
+        return text
+
+    @command.command("codex_shim.reload")
+    def reload(self) -> None:
+        """Read models.json again now (it is also re-read whenever it changes)."""
+        try:
+            self._load()
+        except ConfigError as exc:
+            log.error(f"codex-shim: keeping the previous routes: {exc}")
+
     def running(self) -> None:
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
@@ -81,7 +96,7 @@ class RoutesFile:
             self.shim.routes = load_config(self.path)
             source = str(self.path)
         else:
-            self.shim.routes = routes_from_environment()
+            self.shim.routes = RouteTable(routes_from_environment())
             source = f"the environment ({self.path} not found)"
         log.info(routes_table(self.shim.routes, source))
 

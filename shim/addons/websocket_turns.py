@@ -34,6 +34,7 @@ from ..config import ModelRoute
 from ..errors import RequestError, ShimError
 from ..event_sinks import FrameSink
 from ..exchange import METADATA_KEY, open_exchange
+from ..replays import cancel_replay, start_replay
 from ..responses_stream import ResponseStream
 from ..state import Shim
 from .router import is_responses_path, send_upstream, turn_model
@@ -70,14 +71,7 @@ class SocketTurn:
 
     def cut(self) -> bool:
         """Stop the upstream call; True if there was a connection to stop."""
-        if self.handler is None:
-            return False
-        cancelled = False
-        for io in self.handler.transports.values():
-            if io.handler is not None and not io.handler.done():
-                io.handler.cancel("codex-shim: turn abandoned")
-                cancelled = True
-        return cancelled
+        return self.handler is not None and cancel_replay(self.handler, "codex-shim: turn abandoned")
 
 
 @dataclass
@@ -191,16 +185,12 @@ class WebSocketTurns:
         upstream.server_conn.address = (upstream.request.host, upstream.request.port)
         self.shim.exchanges.open(upstream, exchange)
         try:
-            turn.handler = ReplayHandler(upstream, ctx.options)
-            task = asyncio.get_running_loop().create_task(turn.handler.replay())
+            turn.handler = exchange.replay = start_replay(upstream, self._tasks, then=lambda: _finished(socket, turn))
         except Exception as exc:
             log.exception("codex-shim: could not start a WebSocket turn's upstream call")
             self.shim.exchanges.close(upstream)
             exchange.fail(ShimError(502, "upstream_connection_error", f"codex-shim ({route.model}): could not reach the provider: {exc!r}"))
             return
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: _finished(socket, turn))
 
 
 def _finished(socket: NativeSocket, turn: SocketTurn) -> None:
