@@ -15,9 +15,16 @@ from .sse import encode_event
 
 
 class EventSink(Protocol):
-    """Receives one encoded event at a time; `event` is the object when the writer has one."""
+    """Receives one encoded event at a time; `event` is the object when the writer has one.
+
+    The hot path (text and reasoning deltas) skips `write`: the writer asks once per item how
+    an event is framed (`framing`) and hands over whole framed events (`write_framed`)."""
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None: ...
+
+    def framing(self, event_type: str) -> tuple[bytes, bytes]: ...
+
+    def write_framed(self, framed: bytes) -> None: ...
 
     def relayed(self, event_type: str, data: str) -> None: ...
 
@@ -34,6 +41,12 @@ class SSESink:
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
         self._out.append(b"event: %s\ndata: %s\n\n" % (event_type.encode(), data))
+
+    def framing(self, event_type: str) -> tuple[bytes, bytes]:
+        return b"event: %s\ndata: " % event_type.encode(), b"\n\n"
+
+    def write_framed(self, framed: bytes) -> None:
+        self._out.append(framed)
 
     def relayed(self, event_type: str, data: str) -> None:
         """An upstream's event text, which may span lines: encoded with one data: line each."""
@@ -57,6 +70,12 @@ class FrameSink:
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
         self._send(data.decode("utf-8", "replace"))
+
+    def framing(self, event_type: str) -> tuple[bytes, bytes]:
+        return b"", b""
+
+    def write_framed(self, framed: bytes) -> None:
+        self._send(framed.decode("utf-8", "replace"))
 
     def relayed(self, event_type: str, data: str) -> None:
         self._send(data)
@@ -84,6 +103,12 @@ class JSONSink:
 
     def relayed(self, event_type: str, data: str) -> None:
         """Relayed upstream events never end a compaction answer; nothing to keep."""
+
+    def framing(self, event_type: str) -> tuple[bytes, bytes]:
+        return b"", b""
+
+    def write_framed(self, framed: bytes) -> None:
+        """Deltas: the answer is made of the finished items."""
 
     def drain(self) -> bytes:
         return b""

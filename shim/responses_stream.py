@@ -34,11 +34,11 @@ _REASONING_DELTA = "response.reasoning_summary_text.delta"
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-def _delta_prefix(event_type: str, item_id: str, output_index: int, index_field: str | None) -> bytes:
-    """A delta event's JSON up to the delta itself, rendered once per item."""
+def _delta_prefix(sink: EventSink, event_type: str, item_id: str, output_index: int, index_field: str | None) -> bytes:
+    """A delta event up to the delta itself, framed for the sink, rendered once per item."""
     index = f'"{index_field}":0,' if index_field else ""
     head = f'{{"type":"{event_type}","item_id":"{item_id}","output_index":{output_index},{index}"delta":'
-    return head.encode()
+    return sink.framing(event_type)[0] + head.encode()
 
 
 def new_id(prefix: str) -> str:
@@ -159,6 +159,7 @@ class ResponseStream:
         self.model = model
         self.tool_names = tool_names or ToolNames()
         self.sink: EventSink = sink if sink is not None else SSESink()
+        self._frame_end = self.sink.framing("")[1]
         self._parallel = parallel_tool_calls
         self._created_at = int(time.time())
         self._seq = 0
@@ -206,9 +207,9 @@ class ResponseStream:
         self._reasoning.add(text)
         if not self._reasoning.prefix:
             self._reasoning.prefix = _delta_prefix(
-                _REASONING_DELTA, self._reasoning.item_id, self._reasoning.output_index, "summary_index"
+                self.sink, _REASONING_DELTA, self._reasoning.item_id, self._reasoning.output_index, "summary_index"
             )
-        self._emit_delta(_REASONING_DELTA, self._reasoning.prefix, text, _PLAIN_TAIL)
+        self._emit_delta(self._reasoning.prefix, text, _PLAIN_TAIL)
 
     def reasoning_done(self, encrypted_content: str | None = None) -> None:
         """Close the open reasoning item, carrying `encrypted_content` (the provider's state to
@@ -265,9 +266,9 @@ class ResponseStream:
         self._message.add(text)
         if not self._message.prefix:
             self._message.prefix = _delta_prefix(
-                _TEXT_DELTA, self._message.item_id, self._message.output_index, "content_index"
+                self.sink, _TEXT_DELTA, self._message.item_id, self._message.output_index, "content_index"
             )
-        self._emit_delta(_TEXT_DELTA, self._message.prefix, text, _TEXT_TAIL)
+        self._emit_delta(self._message.prefix, text, _TEXT_TAIL)
 
     def tool_call(
         self,
@@ -426,11 +427,10 @@ class ResponseStream:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _emit_delta(self, event_type: str, prefix: bytes, delta: str, tail: bytes) -> None:
-        """The hot path: one delta event from its pre-rendered prefix (see _delta_prefix)."""
-        data = b"%s%s%s%d}" % (prefix, _quote(delta).encode("utf-8", "replace"), tail, self._seq)
+    def _emit_delta(self, prefix: bytes, delta: str, tail: bytes) -> None:
+        """The hot path: one framed delta event from its pre-rendered prefix (see _delta_prefix)."""
+        self.sink.write_framed(b"%s%s%s%d}%s" % (prefix, _quote(delta).encode("utf-8", "replace"), tail, self._seq, self._frame_end))
         self._seq += 1
-        self.sink.write(event_type, data, None)
 
     def _emit(self, event_type: str, **fields: Any) -> None:
         fields["type"] = event_type

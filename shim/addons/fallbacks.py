@@ -62,6 +62,9 @@ class RelaySink(SSESink):
         super().relayed(event_type, data)
         self.drain()
 
+    def write_framed(self, framed: bytes) -> None:
+        self._response.write(framed)
+
 
 class Attempt:
     """One route's try at a turn: what its exchange reports to the plan."""

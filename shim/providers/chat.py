@@ -308,14 +308,17 @@ class ChatEventMapper:
                     log.info("codex-shim: the provider streamed more than one choice; Codex is given choice 0")
                 continue
             delta = choice.get("delta") or choice.get("message") or {}
-            self._take_reasoning(delta)
+            if "reasoning_content" in delta or "reasoning" in delta or "reasoning_details" in delta:
+                self._take_reasoning(delta)
             content = delta.get("content")
-            if isinstance(content, str) and content:
-                self._text(content)
+            if content and content.__class__ is str:  # the hot path: one text delta
+                if self._reasoning or self._details.entries:
+                    self._end_reasoning()
+                builder.text_delta(content)
             elif isinstance(content, list):
                 self._content_parts(content)
             refusal = delta.get("refusal")
-            if isinstance(refusal, str) and refusal:  # the model declined: Codex shows it as the answer
+            if refusal and isinstance(refusal, str):  # the model declined: Codex shows it as the answer
                 self._text(refusal)
             tool_calls = delta.get("tool_calls")
             if tool_calls:
@@ -394,13 +397,13 @@ class ChatEventMapper:
     def _end_reasoning(self) -> None:
         """The reasoning so far ends: its item carries the text (and any reasoning_details), for
         the provider to get back."""
-        if not self._reasoning and not self._details:
+        if not self._reasoning and not self._details.entries:
             return
         payload: dict[str, Any] = {}
         if self._reasoning:
             payload["reasoning_content"] = "".join(self._reasoning)
             self._reasoning.clear()
-        if self._details:
+        if self._details.entries:
             payload["reasoning_details"] = self._details.take()
         if self.route_slug:
             payload["model"] = self.route_slug
@@ -452,18 +455,15 @@ class ReasoningDetails:
     _JOINED = ("text", "summary", "data")
 
     def __init__(self) -> None:
-        self._entries: dict[object, dict[str, Any]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._entries)
+        self.entries: dict[object, dict[str, Any]] = {}
 
     def add(self, entry: Any) -> str | None:
         """Merge one streamed entry; the text it adds that is meant to be shown, if any."""
         if not isinstance(entry, dict):
             return None
-        key = entry.get("index", len(self._entries))
-        key = key if isinstance(key, int | str) else len(self._entries)
-        merged = self._entries.setdefault(key, {})
+        key = entry.get("index", len(self.entries))
+        key = key if isinstance(key, int | str) else len(self.entries)
+        merged = self.entries.setdefault(key, {})
         for field, value in entry.items():
             if field in self._JOINED and isinstance(value, str) and isinstance(merged.get(field), str):
                 merged[field] += value
@@ -474,7 +474,7 @@ class ReasoningDetails:
         return shown if isinstance(shown, str) else None
 
     def take(self) -> list[dict[str, Any]]:
-        entries = list(self._entries.values())
-        self._entries.clear()
+        entries = list(self.entries.values())
+        self.entries.clear()
         return entries
 
