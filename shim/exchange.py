@@ -203,8 +203,15 @@ def open_exchange(
     provider = PROVIDERS.get(route.provider)
     if provider is None:
         raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
+    key = route.resolve_key()
+    if route.api_key_env and key is None:  # never send a whole prompt to a provider that will refuse it
+        raise RequestError(
+            f"${route.api_key_env} is not set in the proxy's environment, so the request was not sent; "
+            "set it where the proxy runs (or give api_key in models.json) and restart the proxy",
+            code="invalid_api_key",
+        )
     compacting = compaction.is_compaction_request(body)
-    upstream = provider.build(compaction.prepare_request(body, compacting), route, route.resolve_key())
+    upstream = provider.build(compaction.prepare_request(body, compacting), route, key)
     if compacting:
         upstream = compaction.wrap(upstream)
     return ByokExchange(route, upstream, compacting=compacting, legacy_compact=legacy_compact, turn=turn, attempt=attempt)

@@ -191,3 +191,14 @@ def test_a_failed_turn_is_counted_as_failed(tmp_path: Path) -> None:
         chain.run(layers.http.HttpErrorHook(flow))
         spend = next(a for a in chain.addons if isinstance(a, Spend))
     assert spend.totals["cheap"].failed == 1 and "failed: connection refused" in flow.comment
+
+
+def test_a_route_whose_key_variable_is_unset_answers_codex_and_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CODEX_SHIM_TEST_UNSET_KEY", raising=False)
+    route = {**CHEAP, "api_key": None, "api_key_env": "CODEX_SHIM_TEST_UNSET_KEY"}
+    with addon_chain(tmp_path, routes=[route]) as chain:
+        flow = chain.request(responses_call({"model": "cheap", "input": [USER]}))
+    assert flow.response is not None and flow.response.status_code == 400
+    error = json.loads(flow.response.content or b"")["error"]
+    assert error["code"] == "invalid_api_key" and "$CODEX_SHIM_TEST_UNSET_KEY is not set" in error["message"]
+    assert flow.request.pretty_host == "chatgpt.com"  # never rewritten towards the provider
