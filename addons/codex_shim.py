@@ -12,6 +12,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from shim.addons.both_sides import BothSides
 from shim.addons.catalog import Catalog
 from shim.addons.fallbacks import Fallbacks
 from shim.addons.idle_cutter import IdleCutter
@@ -25,16 +26,18 @@ from shim.addons.websocket_turns import WebSocketTurns
 from shim.state import Shim
 
 shim = Shim()
-fallbacks = Fallbacks(shim)
+sides = BothSides()
+fallbacks = Fallbacks(shim, sides)
 addons = [
     RoutesFile(shim),
     Scope(shim),
     ListenGuard(),
     Redactor(shim),
-    Router(shim, fallbacks),
+    Router(shim, fallbacks, sides),
     fallbacks,
     WebSocketTurns(shim),
     IdleCutter(shim),
     Catalog(shim),
     Spend(),
+    sides,
 ]

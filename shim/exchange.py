@@ -23,6 +23,7 @@ from . import compaction
 from .config import ModelRoute
 from .errors import RequestError, ShimError
 from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
+from .kept_body import KeptBody
 from .policy import turn_cost
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
@@ -84,6 +85,13 @@ class ByokExchange:
     """When the upstream last sent something; None once it has nothing more to send."""
     notes: dict[str, Any] = field(default_factory=dict)
     """How the turn was routed (kinds, rule, policy), for the flow's facts."""
+    codex_request: http.Request | None = None
+    """The request as Codex sent it (credentials redacted), for mitmweb (shim/addons/both_sides.py)."""
+    provider_answer: http.Response | None = None
+    """The provider's response as it came (a streamed one's headers; its body is kept in `raw`)."""
+    sent: KeptBody | None = None
+    raw: KeptBody | None = None
+    halves: http.HTTPFlow | None = None
 
     @property
     def output(self) -> str:
@@ -136,6 +144,9 @@ class ByokExchange:
             facts["streamed"] = True
         if self.first_byte_at is not None:
             facts["time_to_first_byte_s"] = round(self.first_byte_at - self.opened_at, 4)
+        first_delta = self.translator.stream.first_delta_at if self.translator is not None else None
+        if first_delta is not None:
+            facts["time_to_first_token_s"] = round(first_delta - self.opened_at, 4)
         if self.ended_at is not None:
             facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
         if self.translator is not None and self.translator.stream.started:
@@ -158,6 +169,8 @@ class RelayedExchange:
     """A Codex flow answered by the relay for a fallback plan; its attempts are exchanges of their own."""
 
     plan: Plan
+    codex_request: http.Request | None = None
+    """The request as Codex sent it (credentials redacted): shown on the flow once it is over."""
 
 
 Exchange = ByokExchange | NativeExchange | RelayedExchange

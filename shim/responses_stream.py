@@ -172,6 +172,7 @@ class ResponseStream:
         self._finished_tools: set[object] = set()
         self.usage = Usage()
         self.abandoned_tool_calls = 0
+        self.first_delta_at: float | None = None  # when the model's first text, reasoning or call came
         self.started = False
         self.finished = False
 
@@ -188,6 +189,8 @@ class ResponseStream:
         if not text or self.finished:
             return
         self.start()
+        if self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
         if self._message is not None:
             self._close_message()
         if self._reasoning is None:
@@ -241,6 +244,8 @@ class ResponseStream:
         if not text or self.finished:
             return
         self.start()
+        if self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
         if self._reasoning is not None:
             self._close_reasoning()
         if self._message is None:
@@ -508,6 +513,8 @@ class ResponseStream:
         )
 
     def _announce(self, call: _ToolCall) -> None:
+        if self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
         self._close_reasoning()
         self._close_message()
         assert call.upstream_name is not None

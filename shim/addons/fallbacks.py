@@ -31,6 +31,7 @@ from ..relay import Relay, RelayResponse
 from ..replays import cancel_replay, start_replay
 from ..responses_stream import ResponseStream
 from ..state import Shim
+from .both_sides import CHAT_MARKER, MARKERS, BothSides, codex_request_copy
 
 log = logging.getLogger("codex_shim")
 
@@ -165,6 +166,8 @@ class FallbackPlan:
         exchange.notes = {**self.notes, "attempt_for": self.requested}
         upstream = http.HTTPFlow(self.client_conn, connection.Server(address=None))
         upstream.request = self.template.copy()
+        if self.addon.sides is not None:
+            self.addon.sides.opened(upstream, exchange)
         from .router import send_upstream  # the one place a flow becomes a provider request
 
         send_upstream(upstream, exchange)
@@ -264,8 +267,9 @@ class FallbackPlan:
 class Fallbacks:
     """Owns the relay, the circuit breaker and the turns being served with fallbacks."""
 
-    def __init__(self, shim: Shim) -> None:
+    def __init__(self, shim: Shim, sides: BothSides | None = None) -> None:
         self.shim = shim
+        self.sides = sides
         self.relay = Relay()
         self.breaker = CircuitBreaker()
         self.first_byte_timeout = 30.0
@@ -310,12 +314,14 @@ class Fallbacks:
             log.info(f"codex-shim: starting the fallback relay; {route.model} gets its fallbacks from the next turn")
             return False
         plan = FallbackPlan(self, flow, body, routes, notes or {})
+        relayed = RelayedExchange(plan, codex_request_copy(flow.request))
         path = self.relay.register(plan.serve)
         req = flow.request
         req.url = f"http://127.0.0.1:{self.relay.port}{path}"
         req.headers = http.Headers(host=f"127.0.0.1:{self.relay.port}", content_type="application/json")
         flow.metadata[METADATA_KEY] = plan.facts()
         flow.comment = f"codex-shim: {route.model} with fallbacks {', '.join(r.model for r in routes[1:])}"
-        self.shim.exchanges.open(flow, RelayedExchange(plan))
+        flow.marked = MARKERS.get(route.provider, CHAT_MARKER)
+        self.shim.exchanges.open(flow, relayed)
         return True
 

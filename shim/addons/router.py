@@ -30,6 +30,7 @@ from ..state import Shim
 from ..turn_kinds import estimate_input_tokens, turn_kinds
 
 if TYPE_CHECKING:
+    from .both_sides import BothSides
     from .fallbacks import Fallbacks
 
 log = logging.getLogger("codex_shim")
@@ -89,9 +90,10 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
 class Router:
     """The request, response and error hooks of Responses calls (HTTP; sockets: WebSocketTurns)."""
 
-    def __init__(self, shim: Shim, fallbacks: Fallbacks | None = None) -> None:
+    def __init__(self, shim: Shim, fallbacks: Fallbacks | None = None, sides: BothSides | None = None) -> None:
         self.shim = shim
         self.fallbacks = fallbacks
+        self.sides = sides
 
     def configure(self, updated: set[str]) -> None:
         if "connection_strategy" in updated or "codex_shim_config" in updated:
@@ -132,6 +134,8 @@ class Router:
         try:
             exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy)
             exchange.notes = notes
+            if self.sides is not None:
+                self.sides.opened(flow, exchange)
             send_upstream(flow, exchange)
         except RequestError as exc:
             self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, legacy)
@@ -206,6 +210,7 @@ class Router:
         if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or exchange.legacy_compact:
             return  # read whole in `response`
         translator = exchange.new_translator()
+        exchange.provider_answer = resp
         # Rewrite a copy, not the upstream's Response: mitmproxy's connection to the provider holds
         # that same object and, when the body ends, reads its headers to decide whether to close
         # (Http1Connection.mark_done, mitmproxy/proxy/layers/http/_http1.py). Made to say "chunked",
@@ -219,13 +224,21 @@ class Router:
         )
         exchange.streamed = True
 
+        raw, sent = exchange.raw, exchange.sent
+
         def stream(chunk: bytes) -> list[bytes]:
             if chunk:
                 exchange.last_upstream_activity = time.monotonic()
+                if raw is not None:
+                    raw.add(chunk)
             else:
                 exchange.last_upstream_activity = None
             out = translator.feed(chunk)
-            return [out] if out else []
+            if not out:
+                return []
+            if sent is not None:
+                sent.add(out)
+            return [out]
 
         resp.stream = stream
 
@@ -234,10 +247,13 @@ class Router:
         if isinstance(exchange, RelayedExchange):
             flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.plan.facts()}
             outcome(flow, flow.metadata[METADATA_KEY])
+            if exchange.codex_request is not None:  # shown as Codex sent it, not as the relay got it
+                flow.request = exchange.codex_request
             return
         if not isinstance(exchange, ByokExchange) or flow.response is None:
             return
         exchange.ended()
+        provider_answer = exchange.provider_answer if exchange.streamed else flow.response
         try:
             if not exchange.streamed:
                 self._answer_whole(flow, exchange, flow.response)
@@ -247,6 +263,8 @@ class Router:
             flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts()}
             if exchange.attempt is None:
                 outcome(flow, flow.metadata[METADATA_KEY])
+            if self.sides is not None:
+                self.sides.closed(flow, exchange, provider_answer)
 
     def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
         """An answer that was not streamed (JSON, compressed SSE, an error, the legacy endpoint)."""
@@ -310,6 +328,8 @@ class Router:
         flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), "error": reason}
         if exchange.attempt is None:
             outcome(flow, flow.metadata[METADATA_KEY])
+        if self.sides is not None:
+            self.sides.closed(flow, exchange, exchange.provider_answer)
         if exchange.attempt is not None:
             exchange.attempt.broken(reason)
         elif exchange.turn is not None:  # an HTTP flow's stream just breaks: Codex retries

@@ -49,6 +49,8 @@ def describe(outcome: dict[str, Any]) -> str:
         parts[0] += f" (fallback {route})"
     if isinstance(outcome.get("time_to_first_byte_s"), float):
         parts.append(f"first byte {outcome['time_to_first_byte_s']:.2f}s")
+    if isinstance(outcome.get("time_to_first_token_s"), float):
+        parts.append(f"first token {outcome['time_to_first_token_s']:.2f}s")
     if isinstance(outcome.get("duration_s"), float):
         parts.append(f"{outcome['duration_s']:.2f}s")
     usage = outcome.get("usage")
