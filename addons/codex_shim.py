@@ -17,6 +17,7 @@ from shim.addons.catalog import Catalog
 from shim.addons.fallbacks import Fallbacks
 from shim.addons.idle_cutter import IdleCutter
 from shim.addons.listen_guard import ListenGuard
+from shim.addons.picker import DesktopPicker
 from shim.addons.redactor import Redactor
 from shim.addons.router import Router
 from shim.addons.routes_file import RoutesFile
@@ -38,6 +39,7 @@ addons = [
     WebSocketTurns(shim),
     IdleCutter(shim),
     Catalog(shim),
+    DesktopPicker(shim),
     Spend(),
     sides,
 ]

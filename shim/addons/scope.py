@@ -8,6 +8,8 @@ from typing import Any
 from mitmproxy import ctx
 
 from ..state import DEFAULT_HOSTS, Shim
+from .picker import OPTION as DESKTOP_PICKER_OPTION
+from .picker import picker_hosts
 
 
 class Scope:
@@ -31,11 +33,11 @@ class Scope:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if not {"codex_shim_hosts", "codex_shim_intercept_only"} & updated:
+        if not {"codex_shim_hosts", "codex_shim_intercept_only", DESKTOP_PICKER_OPTION} & updated:
             return
         self.shim.hosts = parse_hosts(ctx.options.codex_shim_hosts)
         if ctx.options.codex_shim_intercept_only and not ctx.options.ignore_hosts:
-            wanted = [allow_pattern(self.shim.hosts)]
+            wanted = [allow_pattern(self.shim.hosts | picker_hosts())]  # + ab.chatgpt.com for Desktop's picker
             if list(ctx.options.allow_hosts) != wanted:
                 ctx.options.update(allow_hosts=wanted)
 
