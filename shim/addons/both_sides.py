@@ -13,6 +13,7 @@ second flow 🟣; `~marker 🟠` or `~comment codex-shim` isolate them.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -76,8 +77,9 @@ class BothSides:
             raw = provider_answer.copy()
             if exchange.streamed and exchange.raw is not None:
                 raw.content = exchange.raw.value()
+            raw.timestamp_end = raw.timestamp_end or (flow.response.timestamp_end if flow.response else None) or time.time()
             halves.response = raw
-        if flow.error is not None:
+        elif flow.error is not None:  # the provider never answered: say why
             halves.error = flow.error
         halves.metadata[METADATA_KEY].update({k: v for k, v in flow.metadata.get(METADATA_KEY, {}).items() if k in ("usage", "error", "served_by")})
         view = ctx.master.addons.get("view")
