@@ -172,8 +172,12 @@ def merge_catalog(upstream_models: list[dict[str, Any]] | None, routes: Mapping[
     """Upstream entries (BYOK slugs replaced) followed by one entry per route, after the default."""
     models = [m for m in upstream_models or [] if isinstance(m, dict) and m.get("slug") not in routes]
     template = reference_entry(upstream_models or []) or FALLBACK_TEMPLATE
-    priorities = [m["priority"] for m in models if isinstance(m.get("priority"), int)]
-    first = max(priorities, default=0) + 1  # never ahead of the upstream default
+    # Right after the last listed upstream entry: never ahead of the upstream default (the CLI picks
+    # the first listed entry), and ahead of hidden ones, so that the first page of app-server's
+    # `model/list` (Desktop reads 100 entries, hidden included, by priority) holds every BYOK model.
+    listed = [m for m in models if m.get("visibility") == "list"] or models
+    priorities = [m["priority"] for m in listed if isinstance(m.get("priority"), int)]
+    first = max(priorities, default=0) + 1
     models += [build_entry(route, template, first + i) for i, route in enumerate(routes.values())]
     return {"models": models}
 

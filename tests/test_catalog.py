@@ -271,3 +271,14 @@ def test_the_last_upstream_catalog_survives_a_restart(tmp_path: Path) -> None:
     assert (tmp_path / "catalog-cache.json").exists()
     second = asyncio.run(start())
     assert second.last_upstream is not None and len(second.last_upstream) == 3
+
+
+def test_byok_entries_come_before_hidden_entries_so_desktops_first_page_holds_them() -> None:
+    # Desktop reads one model/list page of 100, hidden entries included, sorted by priority.
+    listed = [fixture_entry() | {"slug": f"gpt-{i}", "priority": i, "base_instructions": "P"} for i in range(1, 51)]
+    hidden = [fixture_entry() | {"slug": f"old-{i}", "priority": 100 + i, "visibility": "hide"} for i in range(60)]
+    merged = merge_catalog([*hidden, *listed], ROUTES)["models"]
+    first_page = sorted(merged, key=lambda m: m["priority"])[:100]
+    assert set(ROUTES) <= {m["slug"] for m in first_page}
+    byok = [m for m in merged if m["slug"] in ROUTES]
+    assert [m["priority"] for m in byok] == [51, 52, 53]  # after every listed entry, before the hidden ones

@@ -53,7 +53,7 @@ def test_codex_lists_byok_models_next_to_the_upstream_catalog(tmp_path: Path) ->
     assert {m["slug"] for m in upstream["models"]} <= set(models)  # OpenAI's models stay
     for slug in EXPECTED:  # Codex's own prompt, and never ahead of the upstream default
         assert models[slug]["base_instructions"] == default["base_instructions"]
-        assert models[slug]["priority"] > max(m["priority"] for m in upstream["models"])
+        assert models[slug]["priority"] > max(m["priority"] for m in upstream["models"] if m["visibility"] == "list")
     catalog_calls = [r for r in fake.requests if r["path"].startswith("/backend-api/codex/models")]
     assert catalog_calls and all("if-none-match" not in r["headers"] for r in catalog_calls)
     assert (tmp_path / "catalog-cache.json").exists()  # next to models.json, for offline restarts
