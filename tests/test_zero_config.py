@@ -39,9 +39,19 @@ def test_a_local_ollama_is_asked_for_its_models() -> None:
 
 @pytest.mark.e2e
 def test_the_proxy_starts_from_the_environment_and_reloads_models_json(tmp_path: Path) -> None:
-    proxy = Mitmdump(tmp_path, None, env={"DEEPSEEK_API_KEY": "sk-ds-secret-value"})
-    with proxy:
+    deepseek_list = {"object": "list", "data": [{"id": "deepseek-chat", "object": "model", "owned_by": "deepseek"},
+                                                {"id": "deepseek-reasoner", "object": "model", "owned_by": "deepseek"}]}
+    models_endpoint = FakeServer(lambda path, headers, body: Reply.json(200, deepseek_list))
+    env = {"DEEPSEEK_API_KEY": "sk-ds-secret-value", "ANTHROPIC_API_KEY": "", "OPENROUTER_API_KEY": "",
+           "CODEX_SHIM_DEEPSEEK_MODELS_URL": f"{models_endpoint.base_url}/models"}  # never the real provider
+    proxy = Mitmdump(tmp_path, None, env=env)
+    with models_endpoint, proxy:
         assert "deepseek-reasoner" in proxy.output() and "$DEEPSEEK_API_KEY" in proxy.output()
+        deadline = time.monotonic() + 15
+        while "updated from the model lists of deepseek" not in proxy.output() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the list is asked in the background, after start-up
+        assert "fetched" in proxy.output().split("updated from the model lists of deepseek")[-1]
+        assert models_endpoint.requests[0]["headers"]["authorization"] == "Bearer sk-ds-secret-value"
         proxy.config.write_text(json.dumps({"models": [{"model": "fresh", "provider": "ollama"}]}))
         deadline = time.monotonic() + 15
         while "fresh" not in proxy.output() and time.monotonic() < deadline:

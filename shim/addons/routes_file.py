@@ -10,9 +10,9 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions
 
+from .. import zero_config
 from ..config import ConfigError, ModelRoute, RouteTable, config_path, load_config
 from ..state import Shim
-from ..zero_config import routes_from_environment
 
 log = logging.getLogger("codex_shim")
 
@@ -27,6 +27,10 @@ class RoutesFile:
         self.path = config_path("")
         self._stamp: tuple[float, int] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._sources: dict[str, str] = {}  # slug → where its model came from (zero-config)
+        self._local_models: list[str] = []
+        self._fetched: dict[str, list[zero_config.ModelInfo]] = {}
+        self._refresh: asyncio.Task[None] | None = None
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -54,7 +58,7 @@ class RoutesFile:
     @command.command("codex_shim.routes")
     def list_routes(self) -> str:
         """The BYOK routes in use: slug, provider, upstream, model, where the key comes from."""
-        text = routes_table(self.shim.routes, str(self.path))
+        text = routes_table(self.shim.routes, str(self.path), self._sources)
         log.info(text)
         return text
 
@@ -74,6 +78,8 @@ class RoutesFile:
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
+        if self._refresh is not None:
+            self._refresh.cancel()
 
     async def _watch(self) -> None:
         """Hot reload: a changed models.json replaces the routes; a broken one keeps the old."""
@@ -94,11 +100,56 @@ class RoutesFile:
         self._stamp = file_stamp(self.path)
         if self._stamp is not None or not ctx.options.codex_shim_zero_config:
             self.shim.routes = load_config(self.path)
+            self._sources = {}
             source = str(self.path)
         else:
-            self.shim.routes = RouteTable(routes_from_environment())
+            self._local_models = zero_config.ollama_models()
+            self._use_environment()
             source = f"the environment ({self.path} not found)"
-        log.info(routes_table(self.shim.routes, source))
+            self._start_refresh()
+        log.info(routes_table(self.shim.routes, source, self._sources))
+
+    @property
+    def cache_path(self) -> Path:
+        """The providers' model lists from the last start, next to models.json."""
+        return self.path.parent / zero_config.CACHE_NAME
+
+    def _use_environment(self) -> None:
+        found = zero_config.environment_routes(
+            os.environ, self._local_models, cached=zero_config.read_cache(self.cache_path), fetched=self._fetched
+        )
+        self.shim.routes = RouteTable(found.routes)
+        self._sources = found.sources
+
+    def _start_refresh(self) -> None:
+        """Ask the keyed providers' model lists once, in the background: start-up never waits for them."""
+        if self._refresh is not None or not zero_config.keyed_providers(os.environ):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a synchronous test context): the cached or built-in lists stay
+        self._refresh = loop.create_task(self.refresh())
+
+    async def refresh(self) -> None:
+        """Fetch the lists; what arrives replaces the cached or built-in routes, is cached, and is shown."""
+        fetched, failed = await zero_config.fetch_models(os.environ)
+        cached = zero_config.read_cache(self.cache_path)
+        for name, why in failed.items():
+            kept = "cached" if name in cached else "built-in"
+            log.warning(f"codex-shim: could not list the {name} models ({why}); keeping the {kept} list")
+        if not fetched:
+            return
+        self._fetched.update(fetched)
+        try:
+            zero_config.write_cache(self.cache_path, {**cached, **fetched})
+        except OSError as exc:
+            log.warning(f"codex-shim: cannot write {self.cache_path}: {exc.strerror}")
+        if file_stamp(self.path) is not None or not ctx.options.codex_shim_zero_config:
+            return  # a models.json appeared meanwhile (or zero-config was turned off): it rules
+        self._use_environment()
+        source = f"the environment ({self.path} not found), updated from the model lists of {', '.join(fetched)}"
+        log.info(routes_table(self.shim.routes, source, self._sources))
 
 
 def file_stamp(path: Path) -> tuple[float, int] | None:
@@ -109,18 +160,22 @@ def file_stamp(path: Path) -> tuple[float, int] | None:
     return (info.st_mtime, info.st_size)
 
 
-def routes_table(routes: dict[str, ModelRoute], source: str) -> str:
-    """The start-up (and reload) table: what each slug goes to, never the key itself."""
+def routes_table(routes: dict[str, ModelRoute], source: str, sources: dict[str, str] | None = None) -> str:
+    """The start-up (and reload) table: what each slug goes to, never the key itself.
+
+    `sources` says where a zero-config route's model came from (fetched, cached, built-in); a
+    route it does not name is from models.json.
+    """
     if not routes:
         return f"codex-shim: no BYOK routes from {source}; all traffic passes through"
-    rows = [("slug", "provider", "upstream", "model", "key")]
+    rows = [("slug", "provider", "upstream", "model", "key", "source")]
     for slug, route in routes.items():
         if route.api_key_env:
             key = f"${route.api_key_env}" + ("" if os.environ.get(route.api_key_env) else " (unset)")
         else:
             key = "models.json" if route.api_key else "none"
-        rows.append((slug, route.provider, route.url_base, route.upstream_name, key))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        rows.append((slug, route.provider, route.url_base, route.upstream_name, key, (sources or {}).get(slug, "models.json")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"codex-shim: {len(routes)} BYOK route(s) from {source}:"]
     lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
