@@ -44,8 +44,9 @@ def test_a_changed_routes_file_is_reloaded_and_a_broken_change_keeps_the_old_rou
 
 def test_only_the_routed_hosts_are_decrypted(tmp_path: Path) -> None:
     with addon_chain(tmp_path) as chain:
-        assert chain.tctx.options.allow_hosts == [allow_pattern(parse_hosts("api.openai.com,chatgpt.com"))]
-        chain.tctx.options.update(codex_shim_hosts="chatgpt.com, LOCALHOST:8443")
+        # ab.chatgpt.com too, for Codex Desktop's picker allowlist (codex_shim_desktop_picker, on by default)
+        assert chain.tctx.options.allow_hosts == [allow_pattern(parse_hosts("api.openai.com,chatgpt.com,ab.chatgpt.com"))]
+        chain.tctx.options.update(codex_shim_hosts="chatgpt.com, LOCALHOST:8443", codex_shim_desktop_picker=False)
         assert chain.shim.hosts == frozenset({"chatgpt.com", "localhost:8443"})
         assert chain.tctx.options.allow_hosts == [r"^(chatgpt\.com|localhost)(:\d+)?$"]
         assert chain.tctx.options.connection_strategy == "lazy"
