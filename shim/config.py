@@ -2,15 +2,17 @@
 
 Accepts the reference codex-shim's file as is (top-level `models` or `customModels`, snake_case
 or camelCase fields) plus `api_key_env` and `upstream_model`. Errors name the file, the entry and
-the field, and never echo a key.
+the field in plain words, and never echo a value (it may be a key); fields we do not know are
+ignored with a warning, so a typo does not pass silently.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -165,11 +167,14 @@ class ModelsFile(BaseModel):
 
 
 class RouteTable(dict[str, ModelRoute]):
-    """The routes by slug (a dict, as everything reads them) and the file's rules."""
+    """The routes by slug (a dict, as everything reads them), the file's rules, and what in the
+    file was ignored (`warnings`, for the user: unknown fields)."""
 
-    def __init__(self, routes: dict[str, ModelRoute] | None = None, rules: tuple[Rule, ...] = ()) -> None:
+    def __init__(self, routes: dict[str, ModelRoute] | None = None, rules: tuple[Rule, ...] = (),
+                 warnings: tuple[str, ...] = ()) -> None:
         super().__init__(routes or {})
         self.rules = rules
+        self.warnings = warnings
 
 
 def parse_config(text: str, source: str) -> RouteTable:
@@ -182,6 +187,7 @@ def parse_config(text: str, source: str) -> RouteTable:
         raw = {"models": raw}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected an object with a 'models' list")
+    warnings = unknown_field_warnings(source, raw)
     try:
         parsed = ModelsFile.model_validate(raw)
     except ValidationError as exc:
@@ -199,7 +205,7 @@ def parse_config(text: str, source: str) -> RouteTable:
     for index, rule in enumerate(parsed.rules):
         if rule.use not in routes:
             raise ConfigError(f"{source}: rules[{index}]: use {rule.use!r} is not a configured model")
-    return RouteTable(routes, tuple(parsed.rules))
+    return RouteTable(routes, tuple(parsed.rules), warnings)
 
 
 def load_config(path: Path) -> RouteTable:
@@ -220,22 +226,131 @@ def config_path(option_value: str, environ: dict[str, str] | os._Environ[str] = 
     return Path(chosen).expanduser()
 
 
-def _describe_errors(source: str, raw: dict[str, object], exc: ValidationError) -> str:
+def unset_key_warnings(routes: dict[str, ModelRoute], environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    """Routes whose `api_key_env` is not set here: said at start, not first at Codex's first turn."""
+    warnings = []
+    for slug, route in routes.items():
+        if not route.api_key_env or environ.get(route.api_key_env):
+            continue
+        if route.api_key:
+            outcome = "the api_key in models.json is used instead"
+        else:
+            outcome = "its turns are refused (nothing is sent upstream) until you set it and restart the proxy"
+        warnings.append(f"route {slug!r}: ${route.api_key_env} is not set in the proxy's environment; {outcome}")
+    return warnings
+
+
+def unknown_field_warnings(source: str, raw: dict[str, Any]) -> tuple[str, ...]:
+    """Fields no model of ours reads (ModelRoute and ModelsFile ignore them): name each, with the
+    field it was probably meant to be."""
+    warnings = [_unknown(source, "top level", key, _TOP_LEVEL_KEYS) for key in raw if key not in _TOP_LEVEL_KEYS]
     entries = raw.get("models", raw.get("customModels"))
-    lines = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict):
+            where = _entry_name(entries, index)
+            warnings += [_unknown(source, where, key, _ROUTE_KEYS) for key in entry if key not in _ROUTE_KEYS]
+    return tuple(warnings)
+
+
+def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Every key a model reads: field names and their aliases (snake_case and camelCase)."""
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        keys.add(info.alias or name)
+        if isinstance(info.validation_alias, AliasChoices):
+            keys.update(choice for choice in info.validation_alias.choices if isinstance(choice, str))
+        elif isinstance(info.validation_alias, str):
+            keys.add(info.validation_alias)
+    return frozenset(keys)
+
+
+_ROUTE_KEYS = _accepted_keys(ModelRoute)
+_TOP_LEVEL_KEYS = _accepted_keys(ModelsFile)
+
+
+def _unknown(source: str, where: str, key: str, known: frozenset[str]) -> str:
+    guess = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)
+    hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+    return f"{source}: {where}: unknown field {key!r} ignored{hint}"
+
+
+def _entry_name(entries: object, index: int) -> str:
+    """`models[2] (model 'x')`: the index, and the slug when the entry has one."""
+    slug = None
+    if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
+        slug = entries[index].get("model")
+    return f"models[{index}]" + (f" (model {slug!r})" if isinstance(slug, str) and slug else "")
+
+
+def _describe_errors(source: str, raw: dict[str, object], exc: ValidationError) -> str:
+    """pydantic's errors in a person's words: where (entry and field) and what was expected."""
+    entries = raw.get("models", raw.get("customModels"))
+    problems = []
     for err in exc.errors():
         loc = list(err["loc"])
         where = "top level"
         if len(loc) >= 2 and loc[0] in ("models", "customModels") and isinstance(loc[1], int):
-            index = loc[1]
-            slug = None
-            if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
-                slug = entries[index].get("model")
-            where = f"models[{index}]" + (f" (model {slug!r})" if isinstance(slug, str) else "")
-            loc = loc[2:]
+            where, loc = _entry_name(entries, loc[1]), loc[2:]
         elif len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
             where, loc = f"rules[{loc[1]}]", loc[2:]
-        field = ".".join(str(part) for part in loc) or "entry"
-        # Never echo the input: it may be a key.
-        lines.append(f"{source}: {where}: field '{field}': {err['msg']}")
-    return "\n".join(lines)
+        problems.append(f"{where}: {_plain_words(err, _field_path(loc))}")
+    if len(problems) == 1:
+        return f"{source}: {problems[0]}"
+    return f"{source}: {len(problems)} problems:\n" + "\n".join(f"  {problem}" for problem in problems)
+
+
+def _field_path(loc: list[int | str]) -> str:
+    """('extra_headers', 'x-a') -> extra_headers.x-a; ('drop_fields', 0) -> drop_fields[0]."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+_EXPECTED = {
+    "string_type": "text (a string in quotes)",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "dict_type": "an object ({...})", "model_type": "an object ({...})", "model_attributes_type": "an object ({...})",
+    "list_type": "a list ([...])", "tuple_type": "a list ([...])",
+}
+
+
+def _plain_words(err: Any, field: str) -> str:
+    """One pydantic error as a sentence about `field` ("" for the entry itself). Never the input's
+    value (it may be a key), only what kind of value it was."""
+    kind, context = err["type"], err.get("ctx") or {}
+    subject = field or "the entry"
+    if kind == "value_error":  # our own validators: their message already names the field
+        return str(context.get("error", err["msg"])).removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{subject} is required"
+    if kind == "literal_error":
+        return f"{subject} must be {context.get('expected', 'one of the documented values')}"
+    if kind in _EXPECTED:
+        got = "a fraction" if kind == "int_from_float" else _kind_of(err.get("input"))
+        return f"{subject} must be {_EXPECTED[kind]}, not {got}"
+    if kind == "greater_than":
+        return f"{subject} must be greater than {context.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"{subject} must be {context.get('ge')} or more"
+    if kind == "string_too_short":
+        return f"{subject} must not be empty"
+    if kind == "extra_forbidden":
+        return f"{subject} is not a known field"
+    return f"{subject}: {err['msg'][:1].lower()}{err['msg'][1:]}"
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__

@@ -22,7 +22,7 @@ def test_the_routes_file_fills_the_routes_and_a_bad_one_is_refused_at_start(tmp_
         assert list(chain.shim.routes) == ["byok-chat", "byok-claude"]
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({"models": [{"model": "x", "provider": "nonsense"}]}))
-        with pytest.raises(exceptions.OptionsError, match=r"codex_shim_config: .*models\[0\] \(model 'x'\): field 'provider'"):
+        with pytest.raises(exceptions.OptionsError, match=r"codex_shim_config: .*models\[0\] \(model 'x'\): provider must be 'openai'"):
             chain.tctx.options.update(codex_shim_config=str(bad))
 
 

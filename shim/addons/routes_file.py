@@ -11,7 +11,7 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions
 
 from .. import zero_config
-from ..config import ConfigError, ModelRoute, RouteTable, config_path, load_config
+from ..config import ConfigError, ModelRoute, RouteTable, config_path, load_config, unset_key_warnings
 from ..state import Shim
 
 log = logging.getLogger("codex_shim")
@@ -53,6 +53,12 @@ class RoutesFile:
             try:
                 self._load()
             except ConfigError as exc:
+                if self._watcher is None and ctx.master.addons.get("errorcheck") is not None:
+                    # Start-up of mitmdump/mitmweb (not yet running; ErrorCheck makes start-up errors
+                    # fatal anyway): an OptionsError here would be logged with a traceback, the
+                    # listeners would come up, and only then would mitmproxy exit. Say why, and stop.
+                    log.error(f"codex-shim: not started: {exc}")
+                    raise SystemExit(1) from None
                 raise exceptions.OptionsError(f"codex_shim_config: {exc}") from None
 
     @command.command("codex_shim.routes")
@@ -108,6 +114,8 @@ class RoutesFile:
             source = f"the environment ({self.path} not found)"
             self._start_refresh()
         log.info(routes_table(self.shim.routes, source, self._sources))
+        for warning in (*self.shim.routes.warnings, *unset_key_warnings(self.shim.routes)):
+            log.warning(f"codex-shim: {warning}")
 
     @property
     def cache_path(self) -> Path:
