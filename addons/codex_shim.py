@@ -12,6 +12,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from shim.addons.banner import Banner
 from shim.addons.both_sides import BothSides
 from shim.addons.catalog import Catalog
 from shim.addons.fallbacks import Fallbacks
@@ -42,4 +43,5 @@ addons = [
     DesktopPicker(shim),
     Spend(),
     sides,
+    Banner(shim),  # last: prints the start-up banner once every other addon is up
 ]
