@@ -15,6 +15,7 @@ if _ROOT not in sys.path:
 from shim.addons.banner import Banner
 from shim.addons.both_sides import BothSides
 from shim.addons.catalog import Catalog
+from shim.addons.content_views import ContentViews
 from shim.addons.fallbacks import Fallbacks
 from shim.addons.idle_cutter import IdleCutter
 from shim.addons.listen_guard import ListenGuard
@@ -43,5 +44,6 @@ addons = [
     DesktopPicker(shim),
     Spend(),
     sides,
+    ContentViews(),
     Banner(shim),  # last: prints the start-up banner once every other addon is up
 ]
