@@ -52,14 +52,19 @@ class Relay:
     def __init__(self) -> None:
         self._server: asyncio.base_events.Server | None = None
         self._pending: dict[str, Serve] = {}
+        self._starting = False
         self.port = 0
 
     async def start(self) -> None:
-        if self._server is None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
+        if self._server is None and not self._starting:
+            self._starting = True
+            try:
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+                self.port = self._server.sockets[0].getsockname()[1]
+            finally:
+                self._starting = False
 
-    async def stop(self) -> None:
+    def close(self) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None

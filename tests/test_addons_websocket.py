@@ -88,3 +88,35 @@ def test_messages_on_a_socket_we_did_not_see_opened_are_left_alone(tmp_path: Pat
         flow = tflow.twebsocketflow(messages=False)
         frame = send(chain, flow, {"type": "response.create", "model": "byok-chat", "input": "hi"})
         assert not frame.dropped
+
+
+class Redacting:
+    def codex_shim_turn(self, flow: http.HTTPFlow, turn: object) -> None:
+        body = turn.body  # type: ignore[attr-defined]
+        body["input"] = json.loads(json.dumps(body["input"]).replace("AKIAIOSFODNN7EXAMPLE", "[removed]"))
+
+
+def test_policy_addons_see_turns_on_a_native_socket_and_untouched_frames_pass_byte_for_byte(tmp_path: Path) -> None:
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "key AKIAIOSFODNN7EXAMPLE"}]}
+    plain = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "nothing secret"}]}
+    with addon_chain(tmp_path, before=[Redacting()]) as chain:
+        flow = native_socket(chain, tmp_path)
+        changed = send(chain, flow, {"type": "response.create", "model": "gpt-5.5", "input": [user]})
+        raw = b'{"type":"response.create",  "model":"gpt-5.5","input":' + json.dumps([plain]).encode() + b"}"
+        assert flow.websocket is not None
+        frame = websocket.WebSocketMessage(1, True, raw)
+        flow.websocket.messages.append(frame)
+        chain.run(layers.websocket.WebsocketMessageHook(flow))
+    assert b"AKIA" not in changed.content and b"[removed]" in changed.content
+    assert frame.content == raw  # a frame no policy changed is forwarded as Codex wrote it
+
+
+def test_a_socket_turn_routed_to_an_unknown_slug_is_refused_not_sent(tmp_path: Path) -> None:
+    class Typo:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: object) -> None:
+            turn.use = "no-such-slug"  # type: ignore[attr-defined]
+
+    with addon_chain(tmp_path, before=[Typo()]) as chain:
+        flow = native_socket(chain, tmp_path)
+        frame = send(chain, flow, {"type": "response.create", "model": "gpt-5.5", "input": "hi"})
+    assert frame.dropped

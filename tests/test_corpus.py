@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from shim import carrier
 from shim.config import ModelRoute
 from shim.providers import PROVIDERS
 from tests.responses_grammar import (
@@ -98,6 +99,10 @@ def test_a_recorded_stream_keeps_the_providers_content(entry: dict[str, Any]) ->
     for call, wanted in zip(calls, client_calls, strict=True):
         assert call["call_id"] == wanted.get("id", wanted.get("call_id"))
     check_usage(entry["shape"], expect.get("usage"), terminal["response"]["usage"])
+    if expect.get("reasoning_signatures") or expect.get("thinking_signatures"):
+        carried = json.dumps([carrier.unwrap(kind, item.get("encrypted_content")) for item in done_items(events)
+                              if item["type"] == "reasoning" for kind in ("chat", "anthropic")])
+        assert '"signature": ""' not in carried and '"signature": "' in carried, "the signature goes back to the provider"
 
 
 def check_usage(shape: str, wanted: dict[str, int] | None, usage: dict[str, Any]) -> None:

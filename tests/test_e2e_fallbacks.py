@@ -4,8 +4,8 @@ cools down; each attempt is a flow of its own."""
 
 from __future__ import annotations
 
+import http.client
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from tests.fakes.anthropic_upstream import API_KEY as CLAUDE_KEY
 from tests.fakes.chat_upstream import API_KEY as CHAT_KEY
 from tests.fakes.chat_upstream import ScriptedChatModel, chat_upstream
+from tests.fakes.chat_upstream import USAGE, chunk, sse
 from tests.fakes.http_server import FakeServer, Reply
 from tests.harness import Mitmdump, free_port, run_codex
 
@@ -76,13 +77,30 @@ def test_a_provider_that_answers_is_never_abandoned_for_its_fallback(tmp_path: P
     assert len(primary.requests) == 2 and backup.requests == []
 
 
-def ask(proxy: Mitmdump, model: str) -> str:
-    """One plain-HTTP Responses call through the proxy (api.openai.com is routed over http too)."""
-    body = json.dumps({"model": model, "input": "hi", "stream": True}).encode()
-    with socket.create_connection(("127.0.0.1", proxy.port), timeout=20) as conn:
-        conn.sendall(b"POST http://api.openai.com/v1/responses HTTP/1.1\r\nhost: api.openai.com\r\n"
-                     b"content-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
-        chunks = []
-        while chunk := conn.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
+def ask(proxy: Mitmdump, model: str, filler: int = 0) -> str:
+    """One plain-HTTP Responses call through the proxy (api.openai.com is routed over http too):
+    the status line and the body, de-chunked."""
+    body = json.dumps({"model": model, "input": "hi " + "x" * filler, "stream": True}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=20)
+    try:
+        conn.request("POST", "http://api.openai.com/v1/responses", body, {"content-type": "application/json"})
+        answer = conn.getresponse()
+        return f"HTTP/1.1 {answer.status}\r\n" + answer.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def test_a_big_request_through_the_relay_keeps_the_end_of_its_answer(tmp_path: Path) -> None:
+    answer = sse([chunk({"content": f"word{i} "}) for i in range(300)] + [chunk(finish="stop"), chunk(usage=USAGE)])
+    with FakeServer(lambda path, headers, body: Reply(200, [answer], delay=0)) as primary:  # fast: it ends as the relay closes
+        table = [
+            {"model": "main", "provider": "generic-chat-completion-api", "base_url": f"{primary.base_url}/v1",
+             "api_key": CHAT_KEY, "fallbacks": ["backup"]},
+            {"model": "backup", "provider": "generic-chat-completion-api", "base_url": f"{primary.base_url}/v1", "api_key": CHAT_KEY},
+        ]
+        with Mitmdump(tmp_path, table) as proxy:
+            answers = [ask(proxy, "main", filler=1_000_000) for _ in range(3)]
+    for text in answers:
+        last = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")][-1]
+        assert last["type"] == "response.completed", text[-300:]
+    assert len(primary.requests) == 3  # each turn once, on the primary

@@ -63,6 +63,20 @@ def test_anthropic_max_tokens_inside_a_tool_call_keeps_the_text_and_drops_the_ca
     assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Let me look."
 
 
+def test_anthropic_max_tokens_after_the_tool_block_was_stopped_still_drops_the_half_call() -> None:
+    # Real streams stop the block before message_delta (tests/fixtures/anthropic/max_tokens.sse)
+    events = anthropic_events(
+        {"type": "message_start", "message": {"usage": {"input_tokens": 10, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "exec_command", "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"cmd": "ls -'}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 50}},
+        {"type": "message_stop"},
+    )
+    assert events[-1]["type"] == "response.incomplete"
+    assert done_items(events) == []
+
+
 def test_chat_length_inside_the_second_parallel_call_keeps_the_first_whole_call() -> None:
     events = chat_events(sse([
         call(0, "call_a", "exec_command", '{"cmd": "ls"}'),
@@ -114,6 +128,16 @@ def test_openrouter_reasoning_details_are_shown_once_and_carried_whole() -> None
         ],
         "model": "or-model",
     }
+
+
+def test_a_signature_that_comes_after_an_empty_one_is_kept() -> None:
+    events = chat_events(sse([
+        chunk({"reasoning": "Hm.", "reasoning_details": [{"type": "reasoning.text", "text": "Hm.", "signature": "", "index": 0}]}),
+        chunk({"reasoning_details": [{"type": "reasoning.text", "text": "", "signature": "EqQBCkYI-real", "index": 0}]}),
+        chunk({"content": "ok"}), chunk(finish="stop"),
+    ]))
+    payload = carrier.unwrap("chat", done_items(events)[0]["encrypted_content"])
+    assert payload is not None and payload["reasoning_details"][0]["signature"] == "EqQBCkYI-real"
 
 
 def test_reasoning_details_without_a_plain_string_are_still_shown() -> None:

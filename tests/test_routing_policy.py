@@ -42,8 +42,8 @@ def title_request(model: str) -> dict[str, Any]:
     ([{**MAIN, "fallbacks": ["nope"]}], [], "models[0] (model 'main'): fallback 'nope' is not a configured model"),
     ([{**MAIN, "fallbacks": ["main"]}], [], "fallback 'main' is the entry itself"),
     ([MAIN], [{"when": "title", "use": "nope"}], "rules[0]: use 'nope' is not a configured model"),
-    ([MAIN], [{"when": "input_tokens_above", "use": "main"}], "rules[0]: field 'entry'"),
-    ([MAIN], [{"when": "sometimes", "use": "main"}], "rules[0]: field 'when'"),
+    ([MAIN], [{"when": "input_tokens_above", "use": "main"}], "rules[0]: 'tokens' goes with (and only with) when: input_tokens_above"),
+    ([MAIN], [{"when": "sometimes", "use": "main"}], "rules[0]: when must be 'compaction'"),
 ])
 def test_a_fallback_or_rule_naming_nothing_configured_is_a_start_up_error(models: list[Any], rules: list[Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
@@ -202,3 +202,14 @@ def test_a_route_whose_key_variable_is_unset_answers_codex_and_sends_nothing(tmp
     error = json.loads(flow.response.content or b"")["error"]
     assert error["code"] == "invalid_api_key" and "$CODEX_SHIM_TEST_UNSET_KEY is not set" in error["message"]
     assert flow.request.pretty_host == "chatgpt.com"  # never rewritten towards the provider
+
+
+def test_a_policy_naming_no_configured_slug_is_refused_and_nothing_goes_to_openai(tmp_path: Path) -> None:
+    class Typo:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            turn.use = "chepa"
+
+    with addon_chain(tmp_path, routes=[MAIN, CHEAP], before=[Typo()]) as chain:
+        flow = chain.request(responses_call({"model": "cheap", "input": [USER]}))
+    assert flow.response is not None and flow.response.status_code == 400
+    assert "'chepa', which is not a configured model" in json.loads(flow.response.content or b"")["error"]["message"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mitmproxy import connection, ctx, http
@@ -45,14 +46,17 @@ def candidates(route: ModelRoute, routes: dict[str, ModelRoute], breaker: Circui
 
 
 class RelaySink(SSESink):
-    """SSE written straight into the relay's answer to Codex."""
+    """SSE written straight into the relay's answer to Codex — by the attempt serving it only."""
 
-    def __init__(self, response: RelayResponse) -> None:
+    def __init__(self, response: RelayResponse, may_write: Callable[[], bool] = lambda: True) -> None:
         super().__init__()
         self._response = response
+        self._may_write = may_write
 
     def drain(self) -> bytes:
-        self._response.write(super().drain())
+        out = super().drain()
+        if self._may_write():
+            self._response.write(out)
         return b""
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
@@ -64,7 +68,8 @@ class RelaySink(SSESink):
         self.drain()
 
     def write_framed(self, framed: bytes) -> None:
-        self._response.write(framed)
+        if self._may_write():
+            self._response.write(framed)
 
 
 class Attempt:
@@ -79,7 +84,7 @@ class Attempt:
 
     def sink(self) -> EventSink:
         assert self.plan.response is not None
-        return RelaySink(self.plan.response)
+        return RelaySink(self.plan.response, lambda: self.plan.serving is self)
 
     def answered(self, status: int) -> None:
         if not self.over and 200 <= status < 300:
@@ -119,15 +124,19 @@ class FallbackPlan:
         self.last_error: ShimError | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._done = asyncio.Event()
+        self.path = ""
 
     async def serve(self, response: RelayResponse) -> None:
         """The relay's handler for this turn's Codex flow: answers once an attempt decides."""
         self.response = response
+        if self._done.is_set():
+            return  # Codex went away before the relay was asked: no provider is called
         self._try_next()
         await self._done.wait()
 
     def cancel(self) -> None:
         """Codex went away: stop whatever attempt is running."""
+        self.addon.relay.forget(self.path)
         if self.current is not None:
             self._stop(self.current, "codex-shim: Codex closed the turn")
         self._end()
@@ -138,7 +147,8 @@ class FallbackPlan:
             facts["served_by"] = self.serving.route.model
             exchange = self._exchange(self.serving)
             served = exchange.facts() if exchange is not None else {}
-            facts.update({key: served[key] for key in ("usage", "cost", "provider", "upstream_model") if key in served})
+            kept = ("usage", "cost", "provider", "upstream_model", "time_to_first_byte_s", "time_to_first_token_s", "duration_s")
+            facts.update({key: served[key] for key in kept if key in served})
         elif self.last_error is not None:
             facts["error"] = self.last_error.message
         return facts
@@ -175,9 +185,13 @@ class FallbackPlan:
         upstream.server_conn.address = (upstream.request.host, upstream.request.port)
         attempt.flow, attempt.exchange = upstream, exchange
         self.addon.shim.exchanges.open(upstream, exchange)
-        exchange.replay = start_replay(upstream, self.addon.tasks)
+        try:
+            exchange.replay = start_replay(upstream, self.addon.tasks)
+        except Exception:
+            self.addon.shim.exchanges.close(upstream)
+            raise
         limit = self.addon.first_byte_timeout
-        if limit > 0:
+        if limit > 0 and self.remaining:  # the last route gets all the time it needs
             self._timer = asyncio.get_running_loop().call_later(limit, self._timed_out, attempt, limit)
 
     def _timed_out(self, attempt: Attempt, limit: float) -> None:
@@ -295,12 +309,19 @@ class Fallbacks:
         if "codex_shim_first_byte_timeout" in updated:
             self.first_byte_timeout = max(0, ctx.options.codex_shim_first_byte_timeout)
 
-    async def running(self) -> None:
-        if any(route.fallbacks for route in self.shim.routes.values()):
-            await self.relay.start()  # only then: no port of ours is open that nothing needs
+    # Sync hooks (they start or stop async work): mitmproxy calls `running` and `done` from sync
+    # code when it reloads the script, and refuses async handlers there.
+    def running(self) -> None:
+        if any(route.fallbacks for route in self.shim.routes.values()):  # else no port of ours is open
+            self._start_relay()
 
-    async def done(self) -> None:
-        await self.relay.stop()
+    def done(self) -> None:
+        self.relay.close()
+
+    def _start_relay(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.relay.start())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def plan(self, flow: http.HTTPFlow, body: dict[str, Any], route: ModelRoute, notes: dict[str, Any] | None = None) -> bool:
         """Serve `flow` through its route's fallbacks; False when it has none (or no relay runs)."""
@@ -308,17 +329,16 @@ class Fallbacks:
         if len(routes) < 2:
             return False
         if not self.relay.running:  # fallbacks appeared by a reload: from the next turn on
-            task = asyncio.get_running_loop().create_task(self.relay.start())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._start_relay()
             log.info(f"codex-shim: starting the fallback relay; {route.model} gets its fallbacks from the next turn")
             return False
         plan = FallbackPlan(self, flow, body, routes, notes or {})
         relayed = RelayedExchange(plan, codex_request_copy(flow.request))
-        path = self.relay.register(plan.serve)
-        req = flow.request
+        path = plan.path = self.relay.register(plan.serve)
+        req = flow.request = flow.request.copy()  # a copy, as send_upstream does, and for the same reason
         req.url = f"http://127.0.0.1:{self.relay.port}{path}"
         req.headers = http.Headers(host=f"127.0.0.1:{self.relay.port}", content_type="application/json")
+        req.content = b""  # the plan holds the request; a body the relay never reads would reset its answer
         flow.metadata[METADATA_KEY] = plan.facts()
         flow.comment = f"codex-shim: {route.model} with fallbacks {', '.join(r.model for r in routes[1:])}"
         flow.marked = MARKERS.get(route.provider, CHAT_MARKER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from typing import Any
@@ -36,13 +37,17 @@ class ListenGuard:
         if problem:
             raise exceptions.OptionsError(problem)
 
-    async def running(self) -> None:
+    def running(self) -> None:
         # mitmdump may bring its listeners up before a script's configure ran: rebind if needed.
+        # Sync, starting a task: mitmproxy calls `running` from sync code on a script reload.
         proxyserver = ctx.master.addons.get("proxyserver")
         if proxyserver is not None and is_loopback(ctx.options.listen_host):
             if any(not is_loopback(addr[0]) for addr in proxyserver.listen_addrs()):
-                await proxyserver.servers.update([])
-                await proxyserver.setup_servers()
+                self._rebinding = asyncio.get_running_loop().create_task(self._rebind(proxyserver))
+
+    async def _rebind(self, proxyserver: Any) -> None:
+        await proxyserver.servers.update([])
+        await proxyserver.setup_servers()
 
 
 def listen_problem(host: str, has_proxyauth: bool, allow_remote: bool) -> str | None:

@@ -21,6 +21,7 @@ from mitmproxy.addonmanager import traverse
 
 from .. import native_history
 from ..answers import error_response, failed_stream, failed_stream_response, sse_response
+from ..config import RouteTable
 from ..errors import RequestError, ShimError, from_upstream
 from ..event_sinks import JSONSink
 from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from .fallbacks import Fallbacks
 
 log = logging.getLogger("codex_shim")
+
+RELAYED_HEADERS = frozenset({"content-type", "cache-control", "retry-after", "x-codex-shim-upstream-status"})
 
 
 def is_responses_path(path: str) -> bool:
@@ -75,7 +78,9 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
     # so any string (a lone surrogate too) makes valid JSON.
     content = json.dumps(upstream.body).encode()
-    req = flow.request
+    # Rewrite a copy: mitmproxy's connection to Codex holds the original request and reads its
+    # headers (a `connection: close`) when the answer is done (the twin of the response copy).
+    req = flow.request = flow.request.copy()
     req.method = "POST"
     req.url = upstream.url
     fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
@@ -85,6 +90,46 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     flow.metadata[METADATA_KEY] = exchange.facts()
     route = exchange.route
     flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"
+
+
+def decide_turn(
+    flow: http.HTTPFlow, body: dict[str, Any], model: str | None, legacy: bool, routes: RouteTable
+) -> tuple[Turn, dict[str, Any]]:
+    """Where a turn goes: a policy addon's choice, else the first matching rule, else the route of
+    the slug Codex asked for (none: OpenAI). Policy addons see it before anything is sent."""
+    kinds = turn_kinds(body, flow.request.headers, legacy)
+    notes: dict[str, Any] = {"kinds": sorted(kinds)} if kinds else {}
+    meta = flow.metadata.get(METADATA_KEY)
+    preset = meta.get("use") if isinstance(meta, dict) else None
+    if isinstance(preset, str):
+        use: str | None = preset
+        notes["routed_by"] = "flow.metadata['codex_shim']['use']"
+    elif rule := route_by_rules(routes.rules, model, routes, kinds, lambda: estimate_input_tokens(body)):
+        use = rule.use
+        notes["routed_by"] = f"rule {rule.when}" + (f" > {rule.tokens} tokens" if rule.tokens else "")
+    else:
+        use = model if model in routes else None
+    turn = Turn(model, body, kinds, use)
+    if listens("codex_shim_turn"):
+        before = json.dumps(body, sort_keys=True)
+        ctx.master.addons.trigger(CodexShimTurnHook(flow, turn))
+        if not isinstance(turn.body, dict):
+            turn.body = body  # a policy that broke the body does not get to send it
+        notes["policy_changed_request"] = json.dumps(turn.body, sort_keys=True) != before
+        if turn.use != use:
+            notes["routed_by"] = "codex_shim_turn policy"
+        if turn.notes:
+            notes["policy"] = list(turn.notes)
+    if turn.use is not None and turn.use != model:
+        notes["requested"] = model
+    return turn, notes
+
+
+def unknown_route(turn: Turn, routes: RouteTable) -> ShimError | None:
+    """A policy or preset that names no configured slug: refused, never sent to OpenAI instead."""
+    if turn.use is None or turn.use in routes:
+        return None
+    return ShimError(400, "model_not_found", f"codex-shim: the turn was routed to {turn.use!r}, which is not a configured model; nothing was sent")
 
 
 class Router:
@@ -123,7 +168,10 @@ class Router:
         if not isinstance(body, dict):
             self._pass_native(flow, body, model, {})
             return
-        turn, notes = self._decide(flow, body, model, legacy)
+        turn, notes = decide_turn(flow, body, model, legacy, self.shim.routes)
+        if refusal := unknown_route(turn, self.shim.routes):
+            self._refuse(flow, refusal, model or "", legacy)
+            return
         body = turn.body
         route = self.shim.routes.get(turn.use) if turn.use else None
         if route is None:
@@ -147,36 +195,6 @@ class Router:
             return
         self.shim.exchanges.open(flow, exchange)
 
-    def _decide(self, flow: http.HTTPFlow, body: dict[str, Any], model: str | None, legacy: bool) -> tuple[Turn, dict[str, Any]]:
-        """Where the turn goes: a policy addon's choice, else the first matching rule, else the
-        route of the slug Codex asked for (none: OpenAI). Policy addons see it before we act."""
-        routes = self.shim.routes
-        kinds = turn_kinds(body, flow.request.headers, legacy)
-        notes: dict[str, Any] = {"kinds": sorted(kinds)} if kinds else {}
-        preset = flow.metadata.get(METADATA_KEY, {}).get("use")
-        if isinstance(preset, str):
-            use: str | None = preset
-            notes["routed_by"] = "flow.metadata['codex_shim']['use']"
-        elif rule := route_by_rules(routes.rules, model, routes, kinds, lambda: estimate_input_tokens(body)):
-            use = rule.use
-            notes["routed_by"] = f"rule {rule.when}" + (f" > {rule.tokens} tokens" if rule.tokens else "")
-        else:
-            use = model if model in routes else None
-        turn = Turn(model, body, kinds, use)
-        if listens("codex_shim_turn"):
-            before = json.dumps(body, sort_keys=True)
-            ctx.master.addons.trigger(CodexShimTurnHook(flow, turn))
-            if not isinstance(turn.body, dict):
-                turn.body = body  # a policy that broke the body does not get to send it
-            notes["policy_changed_request"] = json.dumps(turn.body, sort_keys=True) != before
-            if turn.use != use:
-                notes["routed_by"] = "codex_shim_turn policy"
-            if turn.notes:
-                notes["policy"] = list(turn.notes)
-        if turn.use is not None and turn.use != model:
-            notes["requested"] = model
-        return turn, notes
-
     def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None, notes: dict[str, Any]) -> None:
         exchange = NativeExchange(model)
         flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model, **notes}
@@ -198,7 +216,15 @@ class Router:
         exchange = self.shim.exchanges.get(flow)
         resp = flow.response
         assert resp is not None
-        if isinstance(exchange, NativeExchange | RelayedExchange):
+        if isinstance(exchange, RelayedExchange):
+            # The relay ends its answer by closing; Codex's connection stays open (a copy: see below).
+            kept = [(k.encode(), v.encode()) for k, v in resp.headers.items() if k.lower() in RELAYED_HEADERS]
+            resp = flow.response = resp.copy()
+            resp.http_version = "HTTP/1.1"
+            resp.headers = http.Headers([*kept, (b"transfer-encoding", b"chunked")])
+            resp.stream = True
+            return
+        if isinstance(exchange, NativeExchange):
             resp.stream = True  # Codex reads SSE as it arrives
             return
         if exchange is None:

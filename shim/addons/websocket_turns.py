@@ -37,7 +37,7 @@ from ..exchange import METADATA_KEY, open_exchange
 from ..replays import cancel_replay, start_replay
 from ..responses_stream import ResponseStream
 from ..state import Shim
-from .router import is_responses_path, send_upstream, turn_model
+from .router import decide_turn, is_responses_path, send_upstream, turn_model, unknown_route
 
 log = logging.getLogger("codex_shim")
 
@@ -146,11 +146,20 @@ class WebSocketTurns:
             if not data.get("response_id"):
                 message.drop()  # acknowledges one of our turns; OpenAI never saw it
             return
+        if data.get("type") != "response.create":
+            return
         model = data.get("model")
-        route = self.shim.routes.get(model) if isinstance(model, str) and data.get("type") == "response.create" else None
+        model = model if isinstance(model, str) else None
+        turn, notes = decide_turn(flow, data, model, False, self.shim.routes)  # rules and policy, as over HTTPS
+        if refusal := unknown_route(turn, self.shim.routes):
+            message.drop()
+            SocketTurn(flow).error_frame(refusal)
+            return
+        data = turn.body
+        route = self.shim.routes.get(turn.use) if turn.use else None
         if route is None:
-            if data.get("type") == "response.create" and native_history.carries_ours(content):
-                message.content = json.dumps(native_history.scrub(data)).encode()
+            if notes.get("policy_changed_request") or native_history.carries_ours(content):
+                message.content = json.dumps(native_history.scrub(data)).encode()  # else: byte for byte
             return
         message.drop()
         flow.comment = f"codex-shim: BYOK turns for {route.model} answered on this socket"

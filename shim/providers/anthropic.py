@@ -352,6 +352,7 @@ class _Block:
     signature: str = ""
     data: str = ""
     has_input: bool = False
+    partial: list[str] = field(default_factory=list)
 
     def as_replay(self) -> dict[str, Any]:
         if self.kind == "redacted_thinking":
@@ -421,6 +422,7 @@ class AnthropicEventMapper:
         elif dtype == "input_json_delta" and state is not None and state.kind == "tool_use":
             partial = delta.get("partial_json") or ""
             if partial and not state.has_input:
+                state.partial.append(partial)
                 self.builder.tool_call(("tool", index), arguments=partial)
         # citations_delta and unknown deltas carry nothing Codex can use
 
@@ -430,7 +432,11 @@ class AnthropicEventMapper:
         if state is None:
             return
         if state.kind == "tool_use":
-            self.builder.finish_tool_call(("tool", index))
+            # A block Anthropic stopped because max_tokens ran out holds half-written JSON: it stays
+            # open, so that the incomplete ending drops it instead of Codex running it.
+            arguments = "".join(state.partial)
+            if state.has_input or not arguments.strip() or _whole_json(arguments):  # no input at all is `{}`
+                self.builder.finish_tool_call(("tool", index))
         elif state.kind in _THINKING_TYPES:
             carried = carrier.wrap(CARRIER_KIND, {"blocks": [state.as_replay()]})
             if state.kind == "redacted_thinking":
@@ -492,6 +498,13 @@ class AnthropicEventMapper:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""
         if not self.builder.finished:
             self.builder.fail("stream_truncated", "the provider's stream ended before message_stop")
+
+
+def _whole_json(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def answer_events(message: dict[str, Any]) -> list[SSEEvent]:

@@ -450,7 +450,7 @@ def _count(value: Any) -> int | None:
 
 class ReasoningDetails:
     """OpenRouter's `reasoning_details`, streamed as partial entries: merged by `index` (text,
-    summary and data concatenate; other fields keep their first value), kept in order."""
+    summary and data concatenate; other fields keep their first non-empty value), kept in order."""
 
     _JOINED = ("text", "summary", "data")
 
@@ -461,14 +461,14 @@ class ReasoningDetails:
         """Merge one streamed entry; the text it adds that is meant to be shown, if any."""
         if not isinstance(entry, dict):
             return None
-        key = entry.get("index", len(self.entries))
-        key = key if isinstance(key, int | str) else len(self.entries)
+        index = entry.get("index")
+        key: object = index if isinstance(index, int | str) else ("unindexed", len(self.entries))
         merged = self.entries.setdefault(key, {})
         for field, value in entry.items():
             if field in self._JOINED and isinstance(value, str) and isinstance(merged.get(field), str):
                 merged[field] += value
-            else:
-                merged.setdefault(field, value)
+            elif merged.get(field) in (None, ""):  # a signature often comes last, after an empty one
+                merged[field] = value
         kind = entry.get("type")
         shown = entry.get("text") if kind == "reasoning.text" else entry.get("summary") if kind == "reasoning.summary" else None
         return shown if isinstance(shown, str) else None

@@ -135,15 +135,17 @@ def _complete_usage(response: dict[str, Any]) -> bool:
     if not isinstance(usage, dict):
         return False
     before = json.dumps(usage, sort_keys=True)
-    if "total_tokens" not in usage:
+    if usage.get("total_tokens") is None:
         usage["total_tokens"] = _tokens(usage.get("input_tokens")) + _tokens(usage.get("output_tokens"))
-    usage.setdefault("input_tokens", 0)
-    usage.setdefault("output_tokens", 0)
+    for count in ("input_tokens", "output_tokens"):
+        if usage.get(count) is None:
+            usage[count] = 0
     for field, counts in (("input_tokens_details", ("cached_tokens", "cache_write_tokens")), ("output_tokens_details", ("reasoning_tokens",))):
         details = usage.setdefault(field, {})
         if isinstance(details, dict):
             for count in counts:
-                details.setdefault(count, 0)
+                if details.get(count) is None:
+                    details[count] = 0
     return json.dumps(usage, sort_keys=True) != before
 
 
