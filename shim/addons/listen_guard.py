@@ -35,9 +35,16 @@ class ListenGuard:
             return
         problem = listen_problem(host, bool(ctx.options.proxyauth), ctx.options.codex_shim_allow_remote)
         if problem:
+            if not self._running and ctx.master.addons.get("errorcheck") is not None:
+                log.error(f"codex-shim: not started: {problem}")  # at start-up: the reason, no traceback
+                raise SystemExit(1)
             raise exceptions.OptionsError(problem)
 
+    def __init__(self) -> None:
+        self._running = False
+
     def running(self) -> None:
+        self._running = True
         # mitmdump may bring its listeners up before a script's configure ran: rebind if needed.
         # Sync, starting a task: mitmproxy calls `running` from sync code on a script reload.
         proxyserver = ctx.master.addons.get("proxyserver")
