@@ -153,6 +153,8 @@ class ByokExchange:
             facts["usage"] = usage = self.translator.stream.usage.as_json()
             if self.route.prices is not None:
                 facts["cost"] = round(turn_cost(usage, self.route.prices), 9)
+            if self.translator.stream.abandoned_tool_calls:  # cut off by the output limit, not run
+                facts["dropped_tool_calls"] = self.translator.stream.abandoned_tool_calls
         return facts
 
 
@@ -199,9 +201,6 @@ class Exchanges:
 
     def byok_flows(self) -> list[tuple[http.HTTPFlow, ByokExchange]]:
         return [(flow, exchange) for flow, exchange in self._open.values() if isinstance(exchange, ByokExchange)]
-
-    def __len__(self) -> int:
-        return len(self._open)
 
 
 def open_exchange(

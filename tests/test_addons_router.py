@@ -182,3 +182,21 @@ def test_relayed_responses_events_keep_coming_event_by_event(tmp_path: Path) -> 
         events = relayed_events(flow.response.content or b"")
         assert [e["type"] for e in events] == ["response.created", "response.output_text.delta", "response.failed"]
         assert events[0]["response"]["id"] == "r1" and events[-1]["sequence_number"] == 2
+
+
+def test_a_tool_call_cut_off_by_the_output_limit_is_counted_on_the_flow(tmp_path: Path) -> None:
+    def ev(event: dict[str, object]) -> bytes:
+        return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+    upstream = b"".join(ev(e) for e in (
+        {"type": "message_start", "message": {"usage": {"input_tokens": 10}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "exec_command", "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"cmd": "ls -'}},
+        {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 50}},
+        {"type": "message_stop"},
+    ))
+    with addon_chain(tmp_path) as chain:
+        flow = chain.request(responses_call({"model": "byok-claude", "input": "hi"}))
+        chain.answer(flow, http.Response.make(200, upstream, {"content-type": "text/event-stream"}))
+    assert parse_checked(flow.response.content or b"")[-1]["type"] == "response.incomplete"
+    assert flow.metadata[METADATA_KEY]["dropped_tool_calls"] == 1

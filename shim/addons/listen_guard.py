@@ -50,6 +50,7 @@ class ListenGuard:
         proxyserver = ctx.master.addons.get("proxyserver")
         if proxyserver is not None and is_loopback(ctx.options.listen_host):
             if any(not is_loopback(addr[0]) for addr in proxyserver.listen_addrs()):
+                # kept on self: the event loop holds tasks only weakly
                 self._rebinding = asyncio.get_running_loop().create_task(self._rebind(proxyserver))
 
     async def _rebind(self, proxyserver: Any) -> None:
