@@ -19,6 +19,7 @@ from shim.addons.content_views import ContentViews
 from shim.addons.fallbacks import Fallbacks
 from shim.addons.idle_cutter import IdleCutter
 from shim.addons.listen_guard import ListenGuard
+from shim.addons.model_profiles import ModelProfiles
 from shim.addons.picker import DesktopPicker
 from shim.addons.redactor import Redactor
 from shim.addons.router import Router
@@ -31,8 +32,10 @@ from shim.state import Shim
 shim = Shim()
 sides = BothSides()
 fallbacks = Fallbacks(shim, sides)
+profiles = ModelProfiles(shim)
 addons = [
-    RoutesFile(shim),
+    RoutesFile(shim, profiles),
+    profiles,
     Scope(shim),
     ListenGuard(),
     Redactor(shim),

@@ -26,30 +26,30 @@ from pathlib import Path
 from typing import Any
 
 from .config import ModelRoute
+from .model_profile import ModelProfile
+from .profiles import Profiles
 
 log = logging.getLogger("codex_shim.catalog")
 
 
-# Context windows by model family, first match wins (substring of the upstream model name).
-FAMILY_CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
-    ("claude", 200_000),
-    ("qwen3-coder", 262_144),
-    ("deepseek", 128_000),
-    ("gpt-4.1", 1_047_576),
-    ("gemini", 1_048_576),
-    ("kimi", 262_144),
-    ("glm", 200_000),
-)
 DEFAULT_CONTEXT_WINDOW = 128_000
+"""For a model whose provider publishes no context window (and models.json gives none)."""
 
 # Model-specific features of OpenAI's newer entries; absent from the 0.169 gpt-5.5 entry, so optional.
 _DROP_KEYS = ("tool_mode", "multi_agent_reasoning_effort", "multi_agent_version")
 
 _LEVELS = {
+    "none": "No reasoning",
+    "minimal": "As little reasoning as the model allows",
     "low": "Fast responses with lighter reasoning",
     "medium": "Balances speed and reasoning depth for everyday tasks",
     "high": "Greater reasoning depth for complex problems",
+    "xhigh": "Extra high reasoning depth for the hardest problems",
+    "max": "The most reasoning the model offers",
+    "ultra": "Beyond max, where the model offers it",
 }
+BUDGET_LEVELS = ("low", "medium", "high")
+"""A model that thinks only to a token budget has no ladder of its own: the budgets codex-shim sets."""
 
 FALLBACK_BASE_INSTRUCTIONS = (
     "You are Codex, a coding agent working in the user's workspace through the tools you are given. "
@@ -104,18 +104,30 @@ def is_catalog_path(path: str) -> bool:
     return path.split("?", 1)[0].rstrip("/").endswith("/codex/models")
 
 
-def context_window(route: ModelRoute) -> int:
-    if route.max_context_limit:
-        return route.max_context_limit
-    name = route.upstream_name.lower()
-    return next((size for family, size in FAMILY_CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW)
+def context_window(profile: ModelProfile) -> int:
+    """The model's input limit as its profile gives it (models.json's max_context_limit wins there)."""
+    return profile.context_window or DEFAULT_CONTEXT_WINDOW
 
 
-def reasoning_levels(route: ModelRoute) -> tuple[str, list[dict[str, str]]]:
-    """Efforts the picker offers: three where the provider acts on them, else one neutral level."""
-    if route.wants_reasoning_effort or route.provider == "anthropic":
-        return "medium", [{"effort": e, "description": d} for e, d in _LEVELS.items()]
-    return "medium", [{"effort": "medium", "description": f"Reasoning as {route.upstream_name} does it by default"}]
+def effort_ladder(route: ModelRoute, profile: ModelProfile) -> tuple[str, ...]:
+    """The efforts the picker offers: the model's own ladder; for a model that thinks to a budget
+    only, the budgets' levels; nothing where the model takes no effort at all."""
+    if profile.efforts:
+        return profile.efforts
+    if route.provider == "anthropic" and (profile.thinking is None or "enabled" in profile.thinking):
+        return BUDGET_LEVELS
+    return ()
+
+
+def reasoning_levels(route: ModelRoute, profile: ModelProfile) -> tuple[str, list[dict[str, str]]]:
+    """(default level, levels) for the picker: the ladder, else one neutral level. The default is
+    medium where the ladder has it, else its middle. Every level is one Codex 0.169 and 0.171
+    decode (both bundle entries with none … ultra)."""
+    ladder = list(effort_ladder(route, profile))
+    if not ladder:
+        return "medium", [{"effort": "medium", "description": f"Reasoning as {route.upstream_name} does it by default"}]
+    default = "medium" if "medium" in ladder else ladder[len(ladder) // 2]
+    return default, [{"effort": level, "description": _LEVELS[level]} for level in ladder]
 
 
 def reference_entry(models: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -132,13 +144,14 @@ def _priority(entry: dict[str, Any]) -> int:
     return priority if isinstance(priority, int) else 1 << 30
 
 
-def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int) -> dict[str, Any]:
+def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int, profile: ModelProfile | None = None) -> dict[str, Any]:
     """One catalog entry for a BYOK route: a copy of a real entry with the BYOK facts put in."""
+    profile = profile or Profiles().of(route)
     entry = copy.deepcopy(dict(template))
     for key in _DROP_KEYS:
         entry.pop(key, None)
-    default_level, levels = reasoning_levels(route)
-    window = context_window(route)
+    default_level, levels = reasoning_levels(route, profile)
+    window = context_window(profile)
     entry.update(
         slug=route.model,
         display_name=route.display_name or route.model,
@@ -160,7 +173,7 @@ def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int) -
         context_window=window,
         max_context_window=window,
         experimental_supported_tools=[],
-        input_modalities=["text"] if route.no_image_support else ["text", "image"],
+        input_modalities=["text"] if profile.image_input is False else ["text", "image"],
         supports_image_detail_original=False,
         supports_reasoning_effort_updates=False,
         use_responses_lite=False,
@@ -168,8 +181,14 @@ def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int) -
     return entry
 
 
-def merge_catalog(upstream_models: list[dict[str, Any]] | None, routes: Mapping[str, ModelRoute]) -> dict[str, Any]:
-    """Upstream entries (BYOK slugs replaced) followed by one entry per route, after the default."""
+def merge_catalog(
+    upstream_models: list[dict[str, Any]] | None,
+    routes: Mapping[str, ModelRoute],
+    profiles: Mapping[str, ModelProfile] | None = None,
+) -> dict[str, Any]:
+    """Upstream entries (BYOK slugs replaced) followed by one entry per route, after the default;
+    `profiles` (by slug) describe the models."""
+    profiles = profiles if profiles is not None else Profiles().by_slug(routes)
     models = [m for m in upstream_models or [] if isinstance(m, dict) and m.get("slug") not in routes]
     template = reference_entry(upstream_models or []) or FALLBACK_TEMPLATE
     # Right after the last listed upstream entry: never ahead of the upstream default (the CLI picks
@@ -178,21 +197,25 @@ def merge_catalog(upstream_models: list[dict[str, Any]] | None, routes: Mapping[
     listed = [m for m in models if m.get("visibility") == "list"] or models
     priorities = [m["priority"] for m in listed if isinstance(m.get("priority"), int)]
     first = max(priorities, default=0) + 1
-    models += [build_entry(route, template, first + i) for i, route in enumerate(routes.values())]
+    models += [
+        build_entry(route, template, first + i, profiles.get(route.model)) for i, route in enumerate(routes.values())
+    ]
     return {"models": models}
 
 
-def routes_fingerprint(routes: Mapping[str, ModelRoute]) -> str:
+def routes_fingerprint(routes: Mapping[str, ModelRoute], profiles: Mapping[str, ModelProfile] | None = None) -> str:
+    """Changes whenever a BYOK entry would: a route's facts or its model's profile."""
+    profiles = profiles if profiles is not None else Profiles().by_slug(routes)
     facts = [
-        [r.model, r.display_name, r.provider, r.url_base, r.upstream_name, r.max_context_limit, r.no_image_support, r.wants_reasoning_effort]
+        [r.model, r.display_name, r.provider, r.url_base, r.upstream_name, repr(profiles.get(r.model))]
         for r in routes.values()
     ]
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:16]
 
 
-def merged_etag(upstream_etag: str, routes: Mapping[str, ModelRoute]) -> str:
+def merged_etag(upstream_etag: str, routes: Mapping[str, ModelRoute], profiles: Mapping[str, ModelProfile] | None = None) -> str:
     """ETag of the merged catalog; also what `x-models-etag` becomes, so the two stay comparable."""
-    digest = hashlib.sha256(f"{upstream_etag}\n{routes_fingerprint(routes)}".encode()).hexdigest()[:24]
+    digest = hashlib.sha256(f"{upstream_etag}\n{routes_fingerprint(routes, profiles)}".encode()).hexdigest()[:24]
     return f'"codex-shim-{digest}"'
 
 

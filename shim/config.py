@@ -25,6 +25,10 @@ from pydantic import (
 
 DEFAULT_CONFIG_PATH = Path("~/.codex-shim/models.json")
 
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra"]
+CODEX_EFFORTS: tuple[Effort, ...] = ("none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra")
+"""Codex 0.171's reasoning efforts, least to most: the scale every model's ladder is placed on."""
+
 ProviderName = Literal["openai", "generic-chat-completion-api", "ollama", "anthropic", "responses"]
 
 DEFAULT_BASE_URLS: dict[str, str] = {
@@ -50,6 +54,7 @@ class Prices(BaseModel):
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0, validation_alias=_alias("cached_input", "cachedInput"))
+    cache_write: float | None = Field(default=None, ge=0, validation_alias=_alias("cache_write", "cacheWrite"))
 
 
 class ModelRoute(BaseModel):
@@ -85,6 +90,11 @@ class ModelRoute(BaseModel):
         validation_alias=_alias("supports_reasoning_effort", "supportsReasoningEffort"),
         description="Send Codex's reasoning effort upstream; default: only for provider openai.",
     )
+    reasoning_efforts: tuple[Effort, ...] | None = Field(
+        default=None,
+        validation_alias=_alias("reasoning_efforts", "reasoningEfforts"),
+        description="The effort levels the model takes (none … max); wins over the provider's model data.",
+    )
     auth_header: Literal["x-api-key", "bearer"] = Field(
         default="x-api-key",
         validation_alias=_alias("auth_header", "authHeader"),
@@ -104,7 +114,7 @@ class ModelRoute(BaseModel):
         default=(),
         description="Other configured slugs tried in order when this route fails before answering.",
     )
-    prices: Prices | None = Field(default=None, description="Per million tokens: input, cached_input, output.")
+    prices: Prices | None = Field(default=None, description="Per million tokens: input, cached_input, cache_write, output.")
 
     @model_validator(mode="after")
     def _base_url_known(self) -> ModelRoute:

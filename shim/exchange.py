@@ -24,6 +24,7 @@ from .config import ModelRoute
 from .errors import RequestError, ShimError
 from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
 from .kept_body import KeptBody
+from .model_profile import ModelProfile
 from .policy import turn_cost
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
@@ -69,6 +70,9 @@ class ByokExchange:
 
     route: ModelRoute
     upstream: UpstreamRequest
+    profile: ModelProfile = field(default_factory=ModelProfile)
+    body: dict[str, Any] = field(default_factory=dict)
+    """The Responses request as Codex (or a policy) made it: what a corrected retry is built from."""
     compacting: bool = False
     legacy_compact: bool = False
     turn: TurnOutlet | None = None
@@ -151,8 +155,9 @@ class ByokExchange:
             facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
         if self.translator is not None and self.translator.stream.started:
             facts["usage"] = usage = self.translator.stream.usage.as_json()
-            if self.route.prices is not None:
-                facts["cost"] = round(turn_cost(usage, self.route.prices), 9)
+            if self.profile.prices is not None:
+                facts["cost"] = round(turn_cost(usage, self.profile.prices), 9)
+                facts["priced_by"] = self.profile.price_source
             if self.translator.stream.abandoned_tool_calls:  # cut off by the output limit, not run
                 facts["dropped_tool_calls"] = self.translator.stream.abandoned_tool_calls
         return facts
@@ -210,8 +215,10 @@ def open_exchange(
     legacy_compact: bool = False,
     turn: TurnOutlet | None = None,
     attempt: Attempt | None = None,
+    profile: ModelProfile | None = None,
 ) -> ByokExchange:
-    """The provider's request for a Responses request `body` (raises RequestError if it cannot be)."""
+    """The provider's request for a Responses request `body`, shaped by the model's `profile`
+    (raises RequestError if it cannot be)."""
     provider = PROVIDERS.get(route.provider)
     if provider is None:
         raise RequestError(f"provider {route.provider!r} is not supported by this version of codex-shim")
@@ -223,10 +230,12 @@ def open_exchange(
             code="invalid_api_key",
         )
     compacting = compaction.is_compaction_request(body)
-    upstream = provider.build(compaction.prepare_request(body, compacting), route, key)
+    profile = profile or provider.default_profile(route).with_route_overrides(route)
+    upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile)
     if compacting:
         upstream = compaction.wrap(upstream)
-    return ByokExchange(route, upstream, compacting=compacting, legacy_compact=legacy_compact, turn=turn, attempt=attempt)
+    return ByokExchange(route, upstream, profile=profile, body=body, compacting=compacting, legacy_compact=legacy_compact,
+                        turn=turn, attempt=attempt)
 
 
 def legacy_compact_body(body: dict[str, Any]) -> dict[str, Any]:

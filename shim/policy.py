@@ -51,9 +51,12 @@ class CodexShimOutcomeHook(hooks.Hook):
 
 
 def turn_cost(usage: dict[str, Any], prices: Any) -> float:
-    """What a turn cost at a route's prices (per million tokens): cached input at its own price
-    where one is given, the rest of the input at the input price, output at the output price."""
-    cached = int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
-    fresh = max(0, int(usage.get("input_tokens") or 0) - cached)
+    """What a turn cost at a route's prices (per million tokens): cache reads and cache writes at
+    their own prices where given, the rest of the input at the input price, output at the output price."""
+    details = usage.get("input_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0)
+    written = int(details.get("cache_write_tokens") or 0) if prices.cache_write is not None else 0
+    fresh = max(0, int(usage.get("input_tokens") or 0) - cached - written)
     cached_price = prices.cached_input if prices.cached_input is not None else prices.input
-    return float(fresh * prices.input + cached * cached_price + int(usage.get("output_tokens") or 0) * prices.output) / 1e6
+    written_cost = written * prices.cache_write if written else 0.0
+    return float(fresh * prices.input + cached * cached_price + written_cost + int(usage.get("output_tokens") or 0) * prices.output) / 1e6

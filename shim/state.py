@@ -2,7 +2,7 @@
 
 One `Shim` object is created by `addons/codex_shim.py` and handed to every addon; each addon
 reads what it needs and only the one that owns a field writes it (RoutesFile the routes,
-Scope the hosts, the Router and WebSocketTurns the exchanges).
+Scope the hosts, the Router and WebSocketTurns the exchanges, ModelProfiles the profiles).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from mitmproxy import http
 
 from .config import RouteTable
 from .exchange import Exchanges
+from .profiles import Profiles
 
 DEFAULT_HOSTS = "api.openai.com,chatgpt.com"
 
@@ -22,6 +23,8 @@ class Shim:
     routes: RouteTable = field(default_factory=RouteTable)
     hosts: frozenset[str] = frozenset()
     exchanges: Exchanges = field(default_factory=Exchanges)
+    profiles: Profiles = field(default_factory=Profiles)
+    """What each route's model takes (shim/profiles.py); ModelProfiles keeps it current."""
 
     def is_our_host(self, request: http.Request) -> bool:
         """Is the request for one of the hosts we route (host, or host:port)?"""

@@ -295,7 +295,7 @@ def write_cache(path: Path, models: Mapping[str, Sequence[ModelInfo]]) -> None:
     tmp.replace(path)
 
 
-def _get_json(url: str, headers: dict[str, str], timeout: float) -> Any:
+def get_json(url: str, headers: dict[str, str], timeout: float) -> Any:
     # No proxy from the environment: the shim's upstream calls go direct too, and HTTPS_PROXY is
     # often this very proxy (exported for Codex in the same shell).
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -304,7 +304,7 @@ def _get_json(url: str, headers: dict[str, str], timeout: float) -> Any:
         return json.load(answer)
 
 
-def _why(exc: BaseException, timeout: float) -> str:
+def why_failed(exc: BaseException, timeout: float) -> str:
     """A failure in words, never the request's headers (they hold the key)."""
     if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
         return f"no answer within {timeout:g} s"
@@ -319,7 +319,7 @@ def _why(exc: BaseException, timeout: float) -> str:
 
 async def _fetch_one(provider: Provider, environ: Mapping[str, str], timeout: float) -> list[ModelInfo]:
     headers = provider.headers(environ[provider.key_env])
-    answer = await asyncio.wait_for(asyncio.to_thread(_get_json, provider.url(environ), headers, timeout), timeout)
+    answer = await asyncio.wait_for(asyncio.to_thread(get_json, provider.url(environ), headers, timeout), timeout)
     models = provider.pick(answer)
     if not models:
         raise ValueError("no model in it fits")
@@ -336,7 +336,7 @@ async def fetch_models(
     failed: dict[str, str] = {}
     for provider, result in zip(providers, results, strict=True):
         if isinstance(result, BaseException):
-            failed[provider.name] = _why(result, timeout)
+            failed[provider.name] = why_failed(result, timeout)
         else:
             fetched[provider.name] = result
     return fetched, failed

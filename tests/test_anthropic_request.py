@@ -12,7 +12,7 @@ from shim import carrier
 from shim.config import ModelRoute
 from shim.errors import RequestError
 from shim.providers import PROVIDERS, anthropic
-from tests.fakes.anthropic_upstream import Validator, count_cache_controls
+from tests.fakes.anthropic_upstream import Validator, count_cache_controls, models_by_id
 from tests.responses_grammar import done_items, parse_checked
 
 CODEX_REQUEST = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-responses-request.json"
@@ -64,7 +64,8 @@ REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgB"}
 
 
 def accepted(request: dict[str, Any], signatures: dict[str, str] | None = None, redacted: set[str] | None = None) -> None:
-    problem = Validator(signatures or {THOUGHT["signature"]: THOUGHT["thinking"]}, redacted or {REDACTED["data"]}).problem(request)
+    issued = signatures or {THOUGHT["signature"]: THOUGHT["thinking"]}
+    problem = Validator(issued, redacted or {REDACTED["data"]}, models_by_id()).problem(request)
     assert problem is None, problem
 
 
@@ -260,10 +261,10 @@ def test_routes_without_image_support_get_a_note_instead() -> None:
 
 
 @pytest.mark.parametrize(("model", "expected"), [
-    ("claude-sonnet-4-5", 32000), ("claude-opus-4-1-20250805", 32000), ("claude-sonnet-4-20250514", 32000),
-    ("claude-3-5-haiku-latest", 8192), ("claude-3-7-sonnet-latest", 8192),
+    ("claude-sonnet-4-5", 64_000), ("claude-haiku-4-5", 64_000), ("claude-opus-4-7", 128_000),  # the Models API's max_tokens
+    ("kimi-k2-thinking", 32_000),  # not a model the Models API describes (a compatible endpoint's): a plain default
 ])
-def test_max_tokens_defaults_by_model_family(model: str, expected: int) -> None:
+def test_max_tokens_is_the_models_published_limit(model: str, expected: int) -> None:
     assert build({"input": "hi"}, upstream_model=model)["max_tokens"] == expected
 
 
@@ -273,11 +274,15 @@ def test_max_tokens_prefers_the_request_then_the_route() -> None:
     assert build({"input": "hi", "max_output_tokens": 5000}, max_output_tokens=2000)["max_tokens"] == 2000
 
 
-@pytest.mark.parametrize(("effort", "budget"), [("low", 4000), ("medium", 10000), ("high", 24000), ("xhigh", 30976), ("minimal", None), ("none", None)])
+@pytest.mark.parametrize(("effort", "budget"), [
+    ("low", 4000), ("medium", 10000), ("high", 24000), ("xhigh", 32000), ("max", 62976), ("ultra", 62976), ("minimal", None), ("none", None),
+])
 def test_reasoning_effort_sets_a_thinking_budget_below_max_tokens(effort: str, budget: int | None) -> None:
-    body = build({"input": "hi", "reasoning": {"effort": effort}})
+    body = build({"input": "hi", "reasoning": {"effort": effort}})  # Sonnet 4.5: budget thinking only, no effort parameter
+    assert "output_config" not in body
     if budget is None:
-        assert "thinking" not in body
+        assert body["thinking"] == {"type": "disabled"}
+        accepted(body)
     else:
         assert body["thinking"] == {"type": "enabled", "budget_tokens": budget}
         assert body["thinking"]["budget_tokens"] < body["max_tokens"]

@@ -24,6 +24,8 @@ from shim.catalog import (
     reference_entry,
 )
 from shim.config import ModelRoute
+from shim.model_profile import ModelProfile
+from shim.profiles import Profiles, profile_key
 from tests.harness import free_port
 
 FIXTURE = Path(__file__).parent / "fixtures" / "codex" / "codex-0.169-model-entry.json"
@@ -58,6 +60,7 @@ def upstream_models() -> list[dict[str, Any]]:
 class Source:
     def __init__(self, routes: dict[str, ModelRoute]) -> None:
         self.routes = routes
+        self.profiles = Profiles()
         self.hosts = frozenset({"chatgpt.com", "api.openai.com"})
 
 
@@ -85,7 +88,7 @@ def test_every_byok_entry_has_the_shape_of_a_real_entry(template: dict[str, Any]
     entry = build_entry(ROUTES[slug], template, 50)
     assert_decodes_like_the_fixture(entry)
     assert entry["slug"] == slug and entry["visibility"] == "list" and entry["priority"] == 50
-    assert entry["context_window"] == entry["max_context_window"] == context_window(ROUTES[slug])
+    assert entry["context_window"] == entry["max_context_window"] == context_window(Profiles().of(ROUTES[slug]))
 
 
 def test_entry_names_the_provider_and_upstream_model() -> None:
@@ -104,13 +107,15 @@ def test_openai_only_features_are_not_copied_to_byok_entries() -> None:
     assert entry["experimental_supported_tools"] == []
 
 
-def test_context_window_comes_from_the_route_or_the_model_family() -> None:
-    assert context_window(ROUTES["big"]) == 64000  # max_context_limit wins over gpt-4.1's 1047576
-    assert context_window(ROUTES["claude-byok"]) == 200_000
-    assert context_window(ROUTES["ds"]) == 128_000
-    assert context_window(route(upstream_model="Qwen3-Coder-480B")) == 262_144
-    assert context_window(route(upstream_model="gpt-4.1-mini")) == 1_047_576
-    assert context_window(route(upstream_model="mystery")) == 128_000
+def test_context_window_comes_from_the_models_profile_never_from_its_name() -> None:
+    profiles = Profiles()
+    assert context_window(profiles.of(ROUTES["big"])) == 64000  # models.json's max_context_limit wins
+    claude = route(provider="anthropic", api_key="k", upstream_model="claude-opus-4-7")
+    assert context_window(profiles.of(claude)) == 1_000_000  # the Models API snapshot shipped in shim/data
+    qwen = route(upstream_model="Qwen3-Coder-480B")
+    assert context_window(profiles.of(qwen)) == 128_000  # nothing published: the default, whatever the name
+    profiles.take({profile_key(qwen): {"id": "Qwen3-Coder-480B", "object": "model", "max_model_len": 262_144}})  # vLLM's list
+    assert context_window(profiles.of(qwen)) == 262_144
 
 
 def test_text_only_models_do_not_offer_images() -> None:
@@ -118,11 +123,33 @@ def test_text_only_models_do_not_offer_images() -> None:
     assert build_entry(ROUTES["claude-byok"], fixture_entry(), 1)["input_modalities"] == ["text", "image"]
 
 
+def levels_of(entry: dict[str, Any]) -> list[str]:
+    return [level["effort"] for level in entry["supported_reasoning_levels"]]
+
+
 def test_reasoning_levels_follow_what_the_provider_acts_on() -> None:
-    levels = {s: [lvl["effort"] for lvl in build_entry(r, fixture_entry(), 1)["supported_reasoning_levels"]] for s, r in ROUTES.items()}
-    assert levels["big"] == ["low", "medium", "high"]
-    assert levels["claude-byok"] == ["low", "medium", "high"]
+    levels = {s: levels_of(build_entry(r, fixture_entry(), 1)) for s, r in ROUTES.items()}
+    assert levels["big"] == ["none", "minimal", "low", "medium", "high", "xhigh", "max"]  # OpenAI's reasoning_effort values
+    assert levels["claude-byok"] == ["low", "medium", "high"]  # unknown to the Models API: codex-shim's thinking budgets
     assert levels["ds"] == ["medium"]  # a chat provider that ignores effort gets one level
+
+
+@pytest.mark.parametrize(("model", "expected", "default"), [
+    ("claude-opus-4-7", ["low", "medium", "high", "xhigh", "max"], "medium"),
+    ("claude-opus-4-6", ["low", "medium", "high", "max"], "medium"),  # no xhigh, as published
+    ("claude-opus-4-5-20251101", ["low", "medium", "high"], "medium"),  # its ladder stops at high
+    ("claude-haiku-4-5", ["low", "medium", "high"], "medium"),  # no effort parameter: the budgets
+])
+def test_the_picker_offers_each_claude_models_own_ladder(model: str, expected: list[str], default: str) -> None:
+    entry = build_entry(route(provider="anthropic", api_key="k", upstream_model=model), fixture_entry(), 1)
+    assert levels_of(entry) == expected and entry["default_reasoning_level"] == default
+    assert_decodes_like_the_fixture(entry)
+
+
+def test_a_ladder_without_medium_defaults_to_its_middle_level() -> None:
+    profile = ModelProfile(efforts=("low", "high", "max"))
+    entry = build_entry(route(), fixture_entry(), 1, profile)
+    assert levels_of(entry) == ["low", "high", "max"] and entry["default_reasoning_level"] == "high"
 
 
 def test_byok_entries_copy_the_default_models_prompt_and_come_after_it() -> None:

@@ -230,18 +230,26 @@ def test_the_cache_keeps_the_lists_and_a_corrupt_one_is_ignored(tmp_path: Path) 
     assert read_cache(tmp_path / "missing.json") == {}
 
 
+def column(lines: list[str], line: str, name: str) -> str:
+    """One cell of a routes table row, by the header's column positions (cells may hold spaces)."""
+    header = lines[1]
+    start = header.index(f" {name}") + 1
+    following = [header.index(f" {n}") + 1 for n in header.split() if header.index(f" {n}") + 1 > start]
+    return line[start:min(following, default=len(line))].strip()
+
+
 def test_the_table_says_where_each_route_came_from() -> None:
     found = environment_routes(
         {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "DEEPSEEK_API_KEY": DEEPSEEK_KEY}, ["qwen3-coder:30b"],
         cached={"deepseek": pick_deepseek(DEEPSEEK_ANSWER)},
     )
     lines = routes_table(found.routes, "the environment", found.sources).splitlines()
-    assert lines[1].split() == ["slug", "provider", "upstream", "model", "key", "source"]
-    by_slug = {line.split()[0]: line.split()[-1] for line in lines[2:]}
+    assert lines[1].split() == ["slug", "provider", "upstream", "model", "key", "source", "profile"]
+    by_slug = {line.split()[0]: column(lines, line, "source") for line in lines[2:]}
     assert by_slug == {"claude-sonnet-4-5": "built-in", "claude-opus-4-1": "built-in", "claude-haiku-4-5": "built-in",
                        "deepseek-chat": "cached", "deepseek-reasoner": "cached", "qwen3-coder:30b": "fetched"}
     from_file = routes_table(found.routes, "models.json")
-    assert all(line.rstrip().endswith("models.json") for line in from_file.splitlines()[2:])
+    assert all(column(from_file.splitlines(), line, "source") == "models.json" for line in from_file.splitlines()[2:])
 
 
 def routes_file_in(tmp_path: Path, **options: Any) -> tuple[taddons.context, RoutesFile]:
@@ -268,7 +276,8 @@ def test_the_proxy_starts_on_built_in_routes_then_takes_the_fetched_ones_and_cac
     assert set(addon._sources.values()) == {"fetched"}
     assert set(read_cache(tmp_path / CACHE_NAME)) == {"anthropic", "deepseek", "openrouter"}
     tables = [r.getMessage() for r in caplog.records if "BYOK route(s)" in r.getMessage()]
-    assert len(tables) == 2 and "built-in" in tables[0] and "fetched" in tables[1] and "built-in" not in tables[1]
+    sources = [{column(table.splitlines(), line, "source") for line in table.splitlines()[2:]} for table in tables]
+    assert len(tables) == 2 and sources[0] == {"built-in"} and sources[1] == {"fetched"}
     assert not any(key in caplog.text for key in (ANTHROPIC_KEY, DEEPSEEK_KEY, OPENROUTER_KEY))
 
 

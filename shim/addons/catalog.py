@@ -34,6 +34,7 @@ from mitmproxy import ctx, http
 from ..catalog import body_etag, decode_models, is_catalog_path, merge_catalog, merged_etag, read_cache, write_cache
 from ..config import ModelRoute, config_path
 from ..exchange import METADATA_KEY
+from ..profiles import Profiles
 
 log = logging.getLogger("codex_shim.catalog")
 
@@ -44,6 +45,7 @@ PROBE_TIMEOUT = 3.0
 class RoutesAndHosts(Protocol):
     routes: dict[str, ModelRoute]
     hosts: frozenset[str]
+    profiles: Profiles
 
 
 @dataclass
@@ -123,7 +125,7 @@ class Catalog:
         routes = self.routes
         call = self._calls.get(flow.id)
         if etag and routes and (call is None or call.answered is None):
-            resp.headers["x-models-etag"] = merged_etag(etag, routes)
+            resp.headers["x-models-etag"] = merged_etag(etag, routes, self.shim.profiles.by_slug(routes))
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._calls.pop(flow.id, None)
@@ -142,19 +144,21 @@ class Catalog:
             if self.cache_path is not None:
                 write_cache(self.cache_path, models)
         routes = self.routes
-        body = json.dumps(merge_catalog(models, routes), ensure_ascii=False).encode()
+        profiles = self.shim.profiles.by_slug(routes)
+        body = json.dumps(merge_catalog(models, routes, profiles), ensure_ascii=False).encode()
         upstream_etag = resp.headers.get("etag")
         resp.headers.pop("content-encoding", None)
         resp.headers.pop("content-length", None)
         resp.content = body
         resp.headers["content-type"] = "application/json"
-        resp.headers["etag"] = merged_etag(upstream_etag, routes) if upstream_etag else body_etag(body)
+        resp.headers["etag"] = merged_etag(upstream_etag, routes, profiles) if upstream_etag else body_etag(body)
         self._answered(flow, call, "merged")
         flow.comment = f"codex-shim: catalog + {len(routes)} BYOK model(s)"
 
     def _answer_offline(self, flow: http.HTTPFlow, call: CatalogCall, why: str) -> None:
         routes = self.routes
-        body = json.dumps(merge_catalog(self.last_upstream, routes), ensure_ascii=False).encode()
+        catalog = merge_catalog(self.last_upstream, routes, self.shim.profiles.by_slug(routes))
+        body = json.dumps(catalog, ensure_ascii=False).encode()
         flow.response = http.Response.make(
             200, body, {"content-type": "application/json", "etag": body_etag(body), "cache-control": "no-cache"}
         )

@@ -172,7 +172,7 @@ class FallbackPlan:
         self._give_up()
 
     def _start(self, attempt: Attempt) -> None:
-        exchange = open_exchange(self.body, attempt.route, attempt=attempt)
+        exchange = open_exchange(self.body, attempt.route, attempt=attempt, profile=self.addon.shim.profiles.of(attempt.route))
         exchange.notes = {**self.notes, "attempt_for": self.requested}
         upstream = http.HTTPFlow(self.client_conn, connection.Server(address=None))
         upstream.request = self.template.copy()

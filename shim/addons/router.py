@@ -180,7 +180,8 @@ class Router:
         if not legacy and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
             return  # served by the first of its routes that answers
         try:
-            exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy)
+            profile = self.shim.profiles.of(route)
+            exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy, profile=profile)
             exchange.notes = notes
             if self.sides is not None:
                 self.sides.opened(flow, exchange)

@@ -12,7 +12,9 @@ from mitmproxy import command, ctx, exceptions
 
 from .. import zero_config
 from ..config import ConfigError, ModelRoute, RouteTable, config_path, load_config, unset_key_warnings
+from ..profiles import Profiles
 from ..state import Shim
+from .model_profiles import ModelProfiles
 
 log = logging.getLogger("codex_shim")
 
@@ -22,8 +24,9 @@ RELOAD_EVERY_S = 1.0
 class RoutesFile:
     """Owns `shim.routes`: which slugs go where."""
 
-    def __init__(self, shim: Shim) -> None:
+    def __init__(self, shim: Shim, profiles: ModelProfiles | None = None) -> None:
         self.shim = shim
+        self.profiles = profiles
         self.path = config_path("")
         self._stamp: tuple[float, int] | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -64,7 +67,7 @@ class RoutesFile:
     @command.command("codex_shim.routes")
     def list_routes(self) -> str:
         """The BYOK routes in use: slug, provider, upstream, model, where the key comes from."""
-        text = routes_table(self.shim.routes, str(self.path), self._sources)
+        text = routes_table(self.shim.routes, str(self.path), self._sources, self.shim.profiles)
         log.info(text)
         return text
 
@@ -113,7 +116,8 @@ class RoutesFile:
             self._use_environment()
             source = f"the environment ({self.path} not found)"
             self._start_refresh()
-        log.info(routes_table(self.shim.routes, source, self._sources))
+        self._profiles_changed()
+        log.info(routes_table(self.shim.routes, source, self._sources, self.shim.profiles))
         for warning in (*self.shim.routes.warnings, *unset_key_warnings(self.shim.routes)):
             log.warning(f"codex-shim: {warning}")
 
@@ -156,8 +160,13 @@ class RoutesFile:
         if file_stamp(self.path) is not None or not ctx.options.codex_shim_zero_config:
             return  # a models.json appeared meanwhile (or zero-config was turned off): it rules
         self._use_environment()
+        self._profiles_changed()
         source = f"the environment ({self.path} not found), updated from the model lists of {', '.join(fetched)}"
-        log.info(routes_table(self.shim.routes, source, self._sources))
+        log.info(routes_table(self.shim.routes, source, self._sources, self.shim.profiles))
+
+    def _profiles_changed(self) -> None:
+        if self.profiles is not None:
+            self.profiles.routes_changed(self.path.parent)
 
 
 def file_stamp(path: Path) -> tuple[float, int] | None:
@@ -168,21 +177,23 @@ def file_stamp(path: Path) -> tuple[float, int] | None:
     return (info.st_mtime, info.st_size)
 
 
-def routes_table(routes: dict[str, ModelRoute], source: str, sources: dict[str, str] | None = None) -> str:
+def routes_table(routes: dict[str, ModelRoute], source: str, sources: dict[str, str] | None = None,
+                 profiles: Profiles | None = None) -> str:
     """The start-up (and reload) table: what each slug goes to, never the key itself.
 
     `sources` says where a zero-config route's model came from (fetched, cached, built-in); a
-    route it does not name is from models.json.
+    route it does not name is from models.json. `profile` says where the model's profile came from.
     """
     if not routes:
         return f"codex-shim: no BYOK routes from {source}; all traffic passes through"
-    rows = [("slug", "provider", "upstream", "model", "key", "source")]
+    rows = [("slug", "provider", "upstream", "model", "key", "source", "profile")]
     for slug, route in routes.items():
         if route.api_key_env:
             key = f"${route.api_key_env}" + ("" if os.environ.get(route.api_key_env) else " (unset)")
         else:
             key = "models.json" if route.api_key else "none"
-        rows.append((slug, route.provider, route.url_base, route.upstream_name, key, (sources or {}).get(slug, "models.json")))
+        profile = profiles.source(route) if profiles is not None else "-"
+        rows.append((slug, route.provider, route.url_base, route.upstream_name, key, (sources or {}).get(slug, "models.json"), profile))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"codex-shim: {len(routes)} BYOK route(s) from {source}:"]
     lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -182,7 +182,7 @@ class WebSocketTurns:
         upstream = http.HTTPFlow(flow.client_conn, connection.Server(address=None))
         upstream.request = flow.request.copy()
         try:
-            exchange = open_exchange(body, route, turn=turn)
+            exchange = open_exchange(body, route, turn=turn, profile=self.shim.profiles.of(route))
             send_upstream(upstream, exchange)
         except RequestError as exc:
             turn.error_frame(ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))

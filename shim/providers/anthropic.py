@@ -17,9 +17,12 @@ from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
+from ..model_profile import ModelProfile
+from ..profile_sources import built_in_profile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
+from . import anthropic_thinking
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 from .items import InputWalker, Part, Pdf, Text, ToolCall, content_parts, data_url
 
@@ -31,9 +34,6 @@ CACHE = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4
 CONTINUE_TEXT = "(continuing)"
 
-THINKING_BUDGETS = {"low": 4000, "medium": 10000, "high": 24000, "xhigh": 32000}
-MIN_THINKING_BUDGET = 1024
-_MODERN_FAMILY = re.compile(r"claude-(?:opus|sonnet)-(\d+)")
 
 _THINKING_TYPES = ("thinking", "redacted_thinking")
 _KNOWN_BLOCKS = frozenset({"text", "tool_use", *_THINKING_TYPES})
@@ -48,9 +48,9 @@ _FAILED_STOPS = {
 log = logging.getLogger("codex_shim")
 
 
-def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
+def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
     names = ToolNames()
-    request = map_request(body, route, names)
+    request = map_request(body, route, names, profile)
     # route.auth_header: some Anthropic-compatible endpoints want a Bearer key instead of x-api-key
     headers = upstream_headers(route, api_key, auth=route.auth_header, extra={"anthropic-version": API_VERSION})
     reader = AnswerReader(
@@ -63,29 +63,41 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
     return UpstreamRequest(url=f"{route.url_base}/messages", headers=headers, body=request, reader=reader)
 
 
+def default_profile(route: ModelRoute) -> ModelProfile:
+    """Before the Models API answered: the snapshot of its answer shipped in shim/data."""
+    return built_in_profile(route.upstream_name) or ModelProfile()
+
+
 # -- request mapping -------------------------------------------------------------------------
 
 
-def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> dict[str, Any]:
-    """A Messages request equivalent to the Responses request `body`."""
+def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profile: ModelProfile | None = None) -> dict[str, Any]:
+    """A Messages request equivalent to the Responses request `body`, shaped by the model's profile."""
+    profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
-    system, messages = _MessageMapper(route, names).map(body)
-    max_tokens = _max_tokens(body, route)
+    system, messages = _MessageMapper(route, names, profile).map(body)
+    max_tokens = anthropic_thinking.max_tokens(body, profile)
     request: dict[str, Any] = {"model": route.upstream_name, "max_tokens": max_tokens, "messages": messages, "stream": True}
     if system:
         request["system"] = system
-    thinking = _thinking(body, route, max_tokens)
-    if thinking and not _thinking_replayable(messages):
-        thinking = None  # the open tool loop lost its signed thinking: Anthropic would refuse it
+    chosen = anthropic_thinking.reasoning(body, profile, max_tokens)
+    thinking = chosen.thinking
+    if thinking and thinking["type"] == "enabled" and not _thinking_replayable(messages):
+        thinking = None  # the open tool loop lost its signed budget thinking: Anthropic would refuse it
+    thinks = thinking is not None and chosen.thinks
+    if chosen.note:
+        log.info(f"codex-shim ({route.model}): {chosen.note}")
     if thinking:
         request["thinking"] = thinking
+    if chosen.effort:
+        request["output_config"] = {"effort": chosen.effort}
     if tools:
         request["tools"] = tools
-        choice = _map_tool_choice(body.get("tool_choice"), names, thinking is not None)
+        choice = _map_tool_choice(body.get("tool_choice"), names, thinks)
         if body.get("parallel_tool_calls") is False and choice.get("type") != "none":
             choice["disable_parallel_tool_use"] = True
         request["tool_choice"] = choice
-    if not thinking:  # Anthropic rejects sampling settings with thinking, and both at once
+    if not thinks:  # Anthropic rejects sampling settings with thinking, and both at once
         if body.get("temperature") is not None:
             request["temperature"] = body["temperature"]
         elif body.get("top_p") is not None:
@@ -93,34 +105,6 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> di
     if route.prompt_caching:
         _add_cache_breakpoints(request)
     return request
-
-
-def default_max_tokens(model: str) -> int:
-    """Claude Opus/Sonnet 4 and later write long answers; older models cap output at 8192."""
-    found = _MODERN_FAMILY.search(model.lower())
-    return 32000 if found and int(found.group(1)) >= 4 else 8192
-
-
-def _max_tokens(body: dict[str, Any], route: ModelRoute) -> int:
-    asked = body.get("max_output_tokens")
-    limit = int(asked) if asked else (route.max_output_tokens or default_max_tokens(route.upstream_name))
-    if route.max_output_tokens:
-        limit = min(limit, route.max_output_tokens)
-    return max(1, limit)
-
-
-def _thinking(body: dict[str, Any], route: ModelRoute, max_tokens: int) -> dict[str, Any] | None:
-    """Codex's reasoning effort as a thinking budget, which must stay below max_tokens."""
-    if route.supports_reasoning_effort is False:
-        return None
-    effort = (body.get("reasoning") or {}).get("effort")
-    budget = THINKING_BUDGETS.get(effort) if isinstance(effort, str) else None
-    if budget is None:
-        return None
-    budget = min(budget, max_tokens - MIN_THINKING_BUDGET)
-    if budget < MIN_THINKING_BUDGET:
-        return None
-    return {"type": "enabled", "budget_tokens": budget}
 
 
 def _thinking_replayable(messages: list[dict[str, Any]]) -> bool:
@@ -184,8 +168,8 @@ class _MessageMapper(InputWalker):
 
     provider = "anthropic"
 
-    def __init__(self, route: ModelRoute, names: ToolNames) -> None:
-        super().__init__(route, names)
+    def __init__(self, route: ModelRoute, names: ToolNames, profile: ModelProfile) -> None:
+        super().__init__(route, names, profile)
         self.system: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
 
@@ -227,7 +211,7 @@ class _MessageMapper(InputWalker):
             self._append("user", self._blocks(content, text_only=False))
 
     def _blocks(self, content: Any, text_only: bool) -> list[dict[str, Any]]:
-        parts = content_parts(content, self.route, media=not text_only, pdfs=True)
+        parts = content_parts(content, self.images, media=not text_only, pdfs=self.profile.pdf_input is not False)
         return [_block(part) for part in parts if not isinstance(part, Text) or part.text]  # Anthropic rejects empty text
 
     def tool_output(self, item: dict[str, Any]) -> None:

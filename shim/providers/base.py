@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 from ..config import ModelRoute
 from ..errors import RequestError
 from ..event_sinks import EventSink
+from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter, ResponseStream
 from ..sse import SSEDecoder, SSEEvent
 from ..tool_names import ToolNames
@@ -94,9 +95,15 @@ class UpstreamRequest:
 
 
 class Provider(Protocol):
-    """A provider module: maps a Responses request to its own request."""
+    """A provider module: maps a Responses request to its own request, knows its API's defaults."""
 
-    def build(self, body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest: ...
+    def build(
+        self, body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None
+    ) -> UpstreamRequest: ...
+
+    def default_profile(self, route: ModelRoute) -> ModelProfile:
+        """What the route's model takes before (or beyond) its provider's own model data."""
+        ...
 
 
 class StreamTranslator:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
+from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
@@ -22,6 +23,9 @@ from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Text, ToolCall, conte
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
 CARRIER_KIND = "chat"
+# The reasoning_effort values OpenAI's Chat Completions API documents (openai SDK's ReasoningEffort;
+# each model takes a part of them, and a refusal names which: shim/corrections.py).
+OPENAI_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 # finish_reason -> why the answer is incomplete; any other reason completes it.
 _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -29,9 +33,9 @@ _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content
 log = logging.getLogger("codex_shim")
 
 
-def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
+def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
     names = ToolNames()
-    request = map_request(body, route, names)
+    request = map_request(body, route, names, profile)
     reader = AnswerReader(
         model=body.get("model") or route.model,
         new_mapper=lambda writer: ChatEventMapper(writer, route.model),
@@ -50,10 +54,11 @@ def answer_events(answer: dict[str, Any]) -> list[SSEEvent]:
 # -- request mapping -------------------------------------------------------------------------
 
 
-def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> dict[str, Any]:
-    """A Chat Completions request equivalent to the Responses request `body`."""
+def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profile: ModelProfile | None = None) -> dict[str, Any]:
+    """A Chat Completions request equivalent to the Responses request `body`, shaped by the model's profile."""
+    profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
-    messages = _MessageMapper(route, names).map(body)
+    messages = _MessageMapper(route, names, profile).map(body)
     request: dict[str, Any] = {
         "model": route.upstream_name,
         "messages": messages,
@@ -68,16 +73,22 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames) -> di
         if "parallel_tool_calls" in body:
             request["parallel_tool_calls"] = bool(body["parallel_tool_calls"])
     limit = body.get("max_output_tokens") or route.max_output_tokens
-    if limit and route.max_output_tokens:
-        limit = min(int(limit), route.max_output_tokens)
+    if limit and profile.max_output_tokens:
+        limit = min(int(limit), profile.max_output_tokens)
     if limit:
         request["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = int(limit)
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             request[key] = body[key]
     effort = (body.get("reasoning") or {}).get("effort")
-    if effort and route.wants_reasoning_effort:
-        request["reasoning_effort"] = effort
+    level = profile.effort_for(effort) if isinstance(effort, str) and effort else None
+    if level is not None:
+        if profile.effort_param == "reasoning":  # OpenRouter's unified reasoning parameter
+            request["reasoning"] = {"effort": level}
+        else:
+            request["reasoning_effort"] = level
+        if level != effort:
+            log.info(f"codex-shim ({route.model}): effort {effort!r} is not among the model's {list(profile.efforts or ())}: sent {level!r}")
     response_format = _map_text_format((body.get("text") or {}).get("format"))
     if response_format:
         request["response_format"] = response_format
@@ -119,13 +130,20 @@ def _map_text_format(fmt: Any) -> dict[str, Any] | None:
     return None
 
 
+def default_profile(route: ModelRoute) -> ModelProfile:
+    """Without the provider's data: what the route's API takes. OpenAI's Chat Completions API
+    documents reasoning_effort none … max; another endpoint gets it only when models.json says
+    which values (`reasoning_efforts`) or that it takes OpenAI's (`supports_reasoning_effort`)."""
+    return ModelProfile(efforts=OPENAI_EFFORTS if route.wants_reasoning_effort else ())
+
+
 class _MessageMapper(InputWalker):
     """Folds Responses input items, in order, into chat messages."""
 
     provider = "chat"
 
-    def __init__(self, route: ModelRoute, names: ToolNames) -> None:
-        super().__init__(route, names)
+    def __init__(self, route: ModelRoute, names: ToolNames, profile: ModelProfile) -> None:
+        super().__init__(route, names, profile)
         self.messages: list[dict[str, Any]] = []
         self.pending_reasoning: dict[str, Any] = {}  # what the last reasoning item carries for this route
         self.pending_images: list[dict[str, Any]] = []
@@ -184,7 +202,7 @@ class _MessageMapper(InputWalker):
             self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
 
     def _content(self, content: Any, role: str) -> Any:
-        parts = [_chat_part(part) for part in content_parts(content, self.route)]
+        parts = [_chat_part(part) for part in content_parts(content, self.images)]
         if role != "user" or all(p["type"] == "text" for p in parts):
             return "\n\n".join(p.get("text", "") for p in parts if p.get("text"))
         return parts
@@ -224,7 +242,7 @@ class _MessageMapper(InputWalker):
                 if part.get("type") in ("input_text", "output_text", "text"):
                     texts.append(part.get("text", ""))
                 elif part.get("type") == "input_image":
-                    self.pending_images.append(_chat_part(image_part(part, self.route)))
+                    self.pending_images.append(_chat_part(image_part(part, self.images)))
                     texts.append("[image attached in the next message]")
             text = "\n".join(texts)
         elif isinstance(output, dict):

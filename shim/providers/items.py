@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import ModelRoute
 from ..errors import RequestError
+from ..model_profile import ModelProfile
 from ..tool_names import ToolNames
 from .base import input_items
 
@@ -44,9 +45,15 @@ class InputWalker(ABC):
 
     provider = ""  # names the route in a refusal
 
-    def __init__(self, route: ModelRoute, names: ToolNames) -> None:
+    def __init__(self, route: ModelRoute, names: ToolNames, profile: ModelProfile) -> None:
         self.route = route
         self.names = names
+        self.profile = profile
+
+    @property
+    def images(self) -> bool:
+        """Does the model take images? Unless its profile says no, it is asked to."""
+        return self.profile.image_input is not False
 
     def walk(self, body: dict[str, Any]) -> None:
         for index, item in enumerate(input_items(body)):
@@ -104,7 +111,7 @@ class Pdf:
 Part = Text | Image | Pdf
 
 
-def content_parts(content: Any, route: ModelRoute, *, media: bool = True, pdfs: bool = False) -> Iterator[Part]:
+def content_parts(content: Any, images: bool, *, media: bool = True, pdfs: bool = False) -> Iterator[Part]:
     """A message's content (a string or a list of parts) as neutral parts, in order.
 
     `media=False` keeps the text only; otherwise images the route cannot take and files (all of
@@ -119,15 +126,15 @@ def content_parts(content: Any, route: ModelRoute, *, media: bool = True, pdfs: 
         if ptype in TEXT_PARTS:
             yield Text(part.get("text") or part.get("refusal") or "")
         elif ptype == "input_image" and media:
-            yield image_part(part, route)
+            yield image_part(part, images)
         elif ptype == "input_file" and media:
             yield _file_part(part, pdfs)
 
 
-def image_part(part: dict[str, Any], route: ModelRoute) -> Image | Text:
+def image_part(part: dict[str, Any], images: bool) -> Image | Text:
     """An input_image part, or the note for a model that does not take images."""
     url = part.get("image_url") or part.get("url")
-    if route.no_image_support or not isinstance(url, str) or not url:
+    if not images or not isinstance(url, str) or not url:
         return Text(IMAGE_OMITTED)
     detail = part.get("detail")
     return Image(url, detail if detail in ("low", "high") else None)

@@ -15,6 +15,7 @@ from typing import Any
 from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
+from ..model_profile import ModelProfile
 from ..responses_stream import TERMINAL_EVENTS, EventWriter
 from ..sse import SSEEvent
 from .base import AnswerReader, UpstreamRequest, upstream_headers
@@ -31,7 +32,8 @@ _ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 
 
-def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> UpstreamRequest:
+def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
+    """The body passes through: effort and limits are the upstream's to judge (`profile` unused)."""
     request = map_request(body, route)
     reader = AnswerReader(
         model=route.model,
@@ -39,6 +41,11 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None) -> Upstr
         answer_events=answer_events,
     )
     return UpstreamRequest(url=f"{route.url_base}/responses", headers=upstream_headers(route, api_key), body=request, reader=reader)
+
+
+def default_profile(route: ModelRoute) -> ModelProfile:
+    """A Responses upstream judges effort itself: Codex's passes through as it was asked."""
+    return ModelProfile()
 
 
 def map_request(body: dict[str, Any], route: ModelRoute) -> dict[str, Any]:

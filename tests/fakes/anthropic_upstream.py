@@ -1,6 +1,14 @@
 """A fake Anthropic Messages API that refuses what the real one refuses.
 
-Rules enforced (each a 400 `invalid_request_error`, or 401 for the key): `x-api-key` and
+Its models are a Models API answer (tests/fixtures/anthropic/models.json, the current shape; see
+the README there), served at GET /v1/models and /v1/models/{id}, and every request is held to
+what the named model's entry publishes, with the real API's wording (sources in
+tests/fixtures/anthropic/README.md, "The fake's rules"): an unknown model is a 404; a thinking
+type the model does not take, `output_config.effort` on a model without effort or at a level it
+does not list, `max_tokens` above its `max_tokens`, `between_tools` above high effort, sampling
+settings with thinking on are 400s.
+
+Rules enforced besides (each a 400 `invalid_request_error`, or 401 for the key): `x-api-key` and
 `anthropic-version` headers; `max_tokens`; the first message comes from the user (consecutive
 same-role turns are merged, as the real API does); every `tool_use` is answered by a
 `tool_result` in the next user turn, results first, and every result answers a `tool_use` of
@@ -21,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from .http_server import FakeServer, Reply, ragged
@@ -28,6 +37,53 @@ from .http_server import FakeServer, Reply, ragged
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 API_KEY = "sk-ant-fake-key-0123456789"
 _SECRET = b"fake-anthropic-signing-key"
+MODELS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic" / "models.json"
+THINKING_ON = ("enabled", "adaptive", "between_tools")
+
+
+def model_list() -> dict[str, Any]:
+    return json.loads(MODELS_FILE.read_text())
+
+
+def models_by_id(answer: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The entries by id, and by the id without its date (the API takes both)."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in (answer or model_list())["data"]:
+        out[entry["id"]] = entry
+        out.setdefault(re.sub(r"-\d{8}$", "", entry["id"]), entry)
+    return out
+
+
+def _supported(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("supported") is True
+
+
+def capability_problem(request: dict[str, Any], entry: dict[str, Any]) -> str | None:
+    """What the real API says when a request asks the model for what its entry does not publish."""
+    caps = entry["capabilities"]
+    model = entry["id"]
+    thinking = request.get("thinking") or {}
+    kind = thinking.get("type")
+    types = caps["thinking"]["types"]
+    if kind is not None and not _supported(types.get(kind)):
+        if kind == "adaptive":
+            return "adaptive thinking is not supported on this model"
+        return (f'"thinking.type.{kind}" is not supported for this model. Use "thinking.type.adaptive" and '
+                '"output_config.effort" to control thinking behavior.')
+    effort = (request.get("output_config") or {}).get("effort")
+    if effort is not None:
+        if not caps["effort"]["supported"]:
+            return "This model does not support the effort parameter."
+        levels = sorted(k for k, v in caps["effort"].items() if isinstance(v, dict) and v.get("supported"))
+        if effort not in levels:
+            return f"This model does not support effort level '{effort}'. Supported levels: {', '.join(levels)}."
+        if kind == "between_tools" and effort in ("xhigh", "max"):
+            return f"output_config.effort '{effort}' is not supported with thinking type between_tools. Use effort 'high' or below."
+    if request["max_tokens"] > entry["max_tokens"]:
+        return f"max_tokens: {request['max_tokens']} > {entry['max_tokens']}, which is the maximum allowed number of output tokens for {model}"
+    if kind in THINKING_ON and request.get("temperature") not in (None, 1):
+        return "`temperature` may only be set to 1 when thinking is enabled or in adaptive mode."
+    return None
 
 
 def sign(text: str) -> str:
@@ -60,14 +116,16 @@ def is_tool_results(turn: dict[str, Any]) -> bool:
 
 
 class Validator:
-    """The real API's 400 rules, with the signatures this fake has issued."""
+    """The real API's 400 rules, with the signatures this fake has issued; with `models`, also the
+    named model's published capabilities (a model it does not list passes those unchecked)."""
 
-    def __init__(self, issued: dict[str, str], redacted: set[str]) -> None:
+    def __init__(self, issued: dict[str, str], redacted: set[str], models: dict[str, dict[str, Any]] | None = None) -> None:
         self.issued = issued
         self.redacted = redacted
+        self.models = models or {}
 
     def problem(self, request: dict[str, Any]) -> str | None:
-        for check in (self._top_level, self._tools, self._turns, self._thinking):
+        for check in (self._top_level, self._capabilities, self._tools, self._turns, self._thinking):
             found = check(request)
             if found:
                 return found
@@ -81,6 +139,10 @@ class Validator:
         if count_cache_controls(request) > 4:
             return f"A maximum of 4 blocks with cache_control may be provided. Found {count_cache_controls(request)}."
         return None
+
+    def _capabilities(self, request: dict[str, Any]) -> str | None:
+        entry = self.models.get(request.get("model", ""))
+        return capability_problem(request, entry) if entry is not None else None
 
     def _tools(self, request: dict[str, Any]) -> str | None:
         for i, tool in enumerate(request.get("tools") or []):
@@ -204,29 +266,53 @@ USAGE_START = {"input_tokens": 200, "cache_creation_input_tokens": 300, "cache_r
 
 
 class ScriptedAnthropicModel:
-    """The fake provider's behaviour; every request is parsed and kept in `requests`."""
+    """The fake provider's behaviour; every request is parsed and kept in `requests`.
 
-    def __init__(self) -> None:
+    `models`: the Models API answer it serves and holds requests to (default: the fixture);
+    `strict_models=False` lets a model it does not list through (the older tests' slugs)."""
+
+    def __init__(self, models: dict[str, Any] | None = None, strict_models: bool = False) -> None:
         self.errors: list[str] = []
         self.requests: list[dict[str, Any]] = []
+        self.model_requests: list[str] = []
         self.issued: dict[str, str] = {}
         self.redacted: set[str] = set()
         self.turn = 0
+        self.models = models or model_list()
+        self.by_id = models_by_id(self.models)
+        self.strict_models = strict_models
+        self.shown = True  # whether this answer's thinking text is shown (see `answer`)
 
     def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        if not path.endswith("/messages"):
-            return self._error(404, "not_found_error", f"no route {path}")
         if headers.get("x-api-key") != API_KEY:
             return self._error(401, "authentication_error", "invalid x-api-key")
         if not headers.get("anthropic-version"):
             return self._error(400, "invalid_request_error", "anthropic-version: header is required")
+        route = path.split("?", 1)[0]
+        if not body and (route.endswith("/models") or "/models/" in route):
+            return self._models(route)
+        if not route.endswith("/messages"):
+            return self._error(404, "not_found_error", f"no route {path}")
         request = json.loads(body)
         self.requests.append(request)
-        problem = Validator(self.issued, self.redacted).problem(request)
+        if self.strict_models and request.get("model") not in self.by_id:
+            return self._error(404, "not_found_error", f"model: {request.get('model')}")
+        problem = Validator(self.issued, self.redacted, self.by_id).problem(request)
         if problem:
             return self._error(400, "invalid_request_error", problem)
         self.turn += 1
         return Reply(200, ragged(b"".join(self.answer(request))))
+
+    def _models(self, route: str) -> Reply:
+        """GET /v1/models (the whole list) or /v1/models/{id} (one entry, by id or undated alias)."""
+        self.model_requests.append(route)
+        if route.endswith("/models"):
+            return Reply.json(200, self.models)
+        wanted = route.rsplit("/models/", 1)[1]
+        entry = self.by_id.get(wanted)
+        if entry is None:
+            return Reply.json(404, {"type": "error", "error": {"type": "not_found_error", "message": f"model: {wanted}"}})
+        return Reply.json(200, entry)
 
     def _error(self, status: int, kind: str, message: str) -> Reply:
         self.errors.append(message)
@@ -234,7 +320,11 @@ class ScriptedAnthropicModel:
 
     def answer(self, request: dict[str, Any]) -> list[bytes]:
         turns = merged_turns(request["messages"])
-        thinking = (request.get("thinking") or {}).get("type") == "enabled"
+        config = request.get("thinking") or {}
+        thinking = config.get("type") in ("enabled", "adaptive")
+        # Adaptive thinking's text is "omitted" unless asked for (the default of Opus 4.7 and later);
+        # the block, its signature and its place in the turn stay.
+        self.shown = config.get("type") == "enabled" or config.get("display") == "summarized"
         rounds = sum(1 for t in _open_loop(turns) if t["role"] == "assistant")
         out = [event("message_start", message={
             "id": f"msg_fake_{self.turn}", "type": "message", "role": "assistant", "content": [],
@@ -269,7 +359,9 @@ class ScriptedAnthropicModel:
         return out
 
     def _thinking(self, text: str) -> list[bytes]:
-        signature = sign(text)
+        if not self.shown:
+            text = ""
+        signature = sign(text + str(len(self.issued)))
         self.issued[signature] = text
         half = len(text) // 2
         return [

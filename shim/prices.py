@@ -1,0 +1,67 @@
+"""Default prices from maintained price data: the `genai-prices` package (pydantic's, used by
+pydantic-ai), whose snapshot ships inside the package, so a lookup never touches the network.
+
+The provider is found from the route's endpoint (`provider_api_url`), else from the model name
+alone (genai-prices' own matching rules); a model it does not know has no default price.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from .config import ModelRoute, Prices
+
+log = logging.getLogger("codex_shim")
+
+
+@cache
+def data_source() -> str:
+    try:
+        return f"genai-prices {version('genai-prices')}"
+    except PackageNotFoundError:
+        return "genai-prices"
+
+
+def lookup(route: ModelRoute) -> tuple[Prices, str] | None:
+    """(prices per million tokens, where they came from) for the route's model, or None."""
+    return _lookup(route.upstream_name, route.url_base)
+
+
+@cache
+def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
+    try:
+        from genai_prices.data_snapshot import get_snapshot
+    except ImportError:  # pragma: no cover - a dependency; without it routes simply have no default price
+        return None
+    snapshot = get_snapshot()
+    found = None
+    for provider_api_url in (url_base, None):
+        try:
+            found = snapshot.find_provider_model(model, None, None, provider_api_url)
+            break
+        except LookupError:
+            continue
+    if found is None:
+        return None
+    try:
+        price = found[1].get_prices(datetime.now(UTC))
+    except Exception:  # noqa: BLE001 - price data we cannot read is no price, not a failed turn
+        log.debug(f"codex-shim: no readable price for {model} in {data_source()}")
+        return None
+    input_price, output_price = _base(price.input_mtok), _base(price.output_mtok)
+    if input_price is None or output_price is None:
+        return None
+    prices = Prices(input=input_price, output=output_price,
+                    cached_input=_base(price.cache_read_mtok), cache_write=_base(price.cache_write_mtok))
+    return prices, f"{data_source()} ({found[0].id} {found[1].id})"
+
+
+def _base(value: Any) -> float | None:
+    """A price per million tokens; tiered prices count at their base tier."""
+    value = getattr(value, "base", value)
+    return float(value) if isinstance(value, Decimal | int | float) else None
