@@ -34,8 +34,8 @@ sides = BothSides()
 fallbacks = Fallbacks(shim, sides)
 profiles = ModelProfiles(shim)
 addons = [
+    profiles,  # before RoutesFile: its option is parsed before the first routes arrive
     RoutesFile(shim, profiles),
-    profiles,
     Scope(shim),
     ListenGuard(),
     Redactor(shim),

@@ -4,9 +4,10 @@ Asked for every route (configured or zero-config) in the background at start and
 distinct upstream's models endpoint once (`fetch_entries`), never delaying start or a turn. What
 arrives is cached next to models.json (`profiles-cache.json`, the providers' own entries, so a
 better reader applies to old answers too) for offline starts; before any answer a Claude model
-gets the snapshot shipped in shim/data. Precedence, most important first: models.json fields, what
-a provider's refusal taught this run (shim/corrections.py), the fetched answer, the cached one,
-the shipped snapshot; prices last of all from the maintained price data (shim/prices.py).
+gets the snapshot shipped in shim/data. Precedence, most important first: what a provider's
+refusal taught this run (shim/corrections.py), models.json fields, the fetched answer, the cached one,
+the shipped snapshot; prices last of all from the maintained price data (shim/prices.py). A
+refusal outranks even models.json: it is what the provider says today.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ class Profiles:
         default = provider.default_profile(route) if provider is not None else ModelProfile()
         found = self.entries.get(profile_key(route))
         profile = profile_from_entry(found[0], found[1]).filled_from(default) if found is not None else default
-        if learned := self.learned.get(route.model):
-            profile = replace(profile, **learned)
         profile = profile.with_route_overrides(route)
+        if learned := self.learned.get(route.model):  # what the provider said this run wins, models.json too
+            profile = replace(profile, **learned)
         if profile.prices is None:
             known = prices.lookup(route)
             if known is not None:

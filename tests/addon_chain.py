@@ -71,7 +71,8 @@ def addon_chain(
         addons = entry_addons()
         for addon in addons:
             tctx.master.addons.add(addon)
-        tctx.options.update(codex_shim_config=str(config), codex_shim_catalog_cache="off", **options)
+        # no model data from providers: routes here may name real hosts, and no test reaches the internet
+        tctx.options.update(codex_shim_config=str(config), codex_shim_catalog_cache="off", codex_shim_model_data=False, **options)
         for addon in addons:  # as a script's addons are configured when mitmdump loads it
             tctx.master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(tctx.options.keys())))
         yield Chain(tctx, addons)

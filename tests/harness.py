@@ -45,7 +45,11 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.
 class Mitmdump:
     """`mitmdump -s addons/codex_shim.py` on a free loopback port with its own confdir."""
 
-    def __init__(self, workdir: Path, models: list[dict[str, Any]] | None, extra: list[str] = (), env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, models: list[dict[str, Any]] | None, extra: list[str] = (), env: dict[str, str] | None = None,
+                 model_data: bool = False) -> None:
+        """`model_data`: let the addon ask each route's provider for its model data at start (the
+        routes must point at local fakes then: no test reaches the internet). Off, profiles come
+        from the snapshot shipped in shim/data, and the fakes see only the turns."""
         self.workdir = workdir
         self.port = free_port()
         self.confdir = workdir / "mitmproxy"
@@ -60,6 +64,7 @@ class Mitmdump:
             "--listen-host", "127.0.0.1", "-p", str(self.port),
             "--set", f"confdir={self.confdir}",
             "--set", f"codex_shim_config={self.config}",
+            "--set", f"codex_shim_model_data={str(model_data).lower()}",
             *extra,
         ]
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -88,6 +93,15 @@ class Mitmdump:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_for_output(self, text: str, timeout: float = 15.0) -> str:
+        """Wait until mitmdump has logged `text` (e.g. the profiles fetched in the background)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mitmdump did not log {text!r} within {timeout}s:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+        return self.output()
 
     def __exit__(self, *exc: object) -> None:
         if self.proc and self.proc.poll() is None:

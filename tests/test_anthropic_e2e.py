@@ -33,7 +33,8 @@ def codex_home(tmp_path: Path, effort: str | None = None) -> Path:
 
 
 def run(tmp_path: Path, model: ScriptedAnthropicModel, prompt: str, effort: str | None = None) -> tuple[Any, list[dict[str, Any]]]:
-    with anthropic_upstream(model) as upstream, Mitmdump(tmp_path, [claude_route(upstream.base_url)]) as proxy:
+    with anthropic_upstream(model) as upstream, Mitmdump(tmp_path, [claude_route(upstream.base_url)], model_data=True) as proxy:
+        proxy.wait_for_output("model profiles")  # the fake's Models API answer is in
         result = run_codex(proxy, codex_home(tmp_path, effort), SLUG, prompt, timeout=60)
     assert result.returncode == 0, result.stderr[-3000:] + "\n--- fake errors: " + repr(model.errors)
     assert model.errors == []
@@ -64,7 +65,8 @@ def test_codex_runs_a_shell_tool_loop_on_anthropic(tmp_path: Path) -> None:
     assert "marker-0-42" in result.stdout  # the command really ran: the fake cannot compute 6*7
     assert len(requests) == 2
     first, second = requests
-    assert first["max_tokens"] == 32000 and first["stream"] is True and "thinking" not in first
+    # claude-sonnet-4-5's own limit (the fake's Models API list); effort "none": thinking off, as the model allows
+    assert first["max_tokens"] == 64_000 and first["stream"] is True and first["thinking"] == {"type": "disabled"}
     assert "marker-0-42" in results_of(second["messages"][-1])[0]
     for request in requests:
         assert_cache_breakpoints(request)

@@ -19,13 +19,14 @@ from tests.harness import Mitmdump
 pytestmark = pytest.mark.e2e
 
 ROUTES = [
-    {"model": "claude-byok", "provider": "anthropic", "api_key": "sk-ant-test", "display_name": "Claude via BYOK"},
+    {"model": "claude-byok", "provider": "anthropic", "api_key": "sk-ant-test", "display_name": "Claude via BYOK",
+     "upstream_model": "claude-opus-4-7"},
     {"model": "ds-byok", "provider": "generic-chat-completion-api", "base_url": "http://127.0.0.1:9/v1",
      "upstream_model": "deepseek-chat", "display_name": "DeepSeek via BYOK", "no_image_support": True},
     {"model": "small-ctx", "provider": "ollama", "upstream_model": "qwen3-coder:30b", "max_context_limit": 32768},
 ]
 EXPECTED = {  # slug: (display name, context window, input modalities)
-    "claude-byok": ("Claude via BYOK", 200_000, ["text", "image"]),
+    "claude-byok": ("Claude via BYOK", 1_000_000, ["text", "image"]),  # the Models API's max_input_tokens (shipped snapshot)
     "ds-byok": ("DeepSeek via BYOK", 128_000, ["text"]),
     "small-ctx": ("small-ctx", 32_768, ["text", "image"]),
 }
@@ -41,6 +42,14 @@ def assert_byok_models_listed(models: dict[str, dict[str, Any]]) -> None:
         assert (entry["display_name"], entry["context_window"], entry["input_modalities"]) == (name, window, modalities)
         assert entry["visibility"] == "list"
         assert entry["base_instructions"]
+        assert [level["effort"] for level in entry["supported_reasoning_levels"]] == LEVELS[slug]
+
+
+LEVELS = {  # as Codex decoded them: each model's own ladder, max included where the model has it
+    "claude-byok": ["low", "medium", "high", "xhigh", "max"],
+    "ds-byok": ["medium"],  # a chat route that names no efforts: one neutral level
+    "small-ctx": ["medium"],
+}
 
 
 def test_codex_lists_byok_models_next_to_the_upstream_catalog(tmp_path: Path) -> None:

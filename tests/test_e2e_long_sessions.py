@@ -225,7 +225,7 @@ def test_a_seven_turn_tool_loop_on_an_anthropic_route(tmp_path: Path) -> None:
                  "api_key": anthropic_fake.API_KEY, "upstream_model": "claude-sonnet-4-5"}
         run_loop(tmp_path, route, "byok-claude")
     assert model.errors == []
-    assert all("thinking" not in r for r in model.requests)
+    assert all(r["thinking"] == {"type": "disabled"} for r in model.requests)  # effort none: thinking off, as the model allows
     assert_every_turn_carried_the_whole_loop(model.requests, anthropic_history)
     assert_upstream_got_plain_requests(upstream)
 

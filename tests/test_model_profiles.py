@@ -197,7 +197,7 @@ def claude_route(**fields: Any) -> ModelRoute:
     return ModelRoute.model_validate({"model": "c", "provider": "anthropic", "upstream_model": "claude-opus-4-6", "api_key": "k", **fields})
 
 
-def test_models_json_wins_then_corrections_then_fetched_then_cached_then_built_in(tmp_path: Path) -> None:
+def test_corrections_win_then_models_json_then_fetched_then_cached_then_built_in(tmp_path: Path) -> None:
     profiles = Profiles()
     route = claude_route()
     assert profiles.of(route).source == BUILT_IN
@@ -208,9 +208,10 @@ def test_models_json_wins_then_corrections_then_fetched_then_cached_then_built_i
     assert (profiles.of(route).source, profiles.of(route).max_output_tokens) == (CACHED, 100_000)
     profiles.take({profile_key(route): dict(entry, max_tokens=110_000)})
     assert (profiles.of(route).source, profiles.of(route).max_output_tokens) == (FETCHED, 110_000)
+    assert profiles.of(claude_route(max_output_tokens=5_000)).max_output_tokens == 5_000  # models.json
     profiles.learn(route, {"max_output_tokens": 90_000}, "max_tokens 90000 (the provider's limit)")
     assert profiles.of(route).max_output_tokens == 90_000 and "corrected" in profiles.source(route)
-    assert profiles.of(claude_route(max_output_tokens=5_000)).max_output_tokens == 5_000
+    assert profiles.of(claude_route(max_output_tokens=100_000)).max_output_tokens == 90_000  # the refusal, over models.json
     profiles.reloaded()
     assert profiles.of(route).max_output_tokens == 110_000
 

@@ -8,6 +8,9 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx
 
 from ..config import ModelRoute
 from ..profiles import CACHE_NAME, fetch_entries
@@ -24,6 +27,20 @@ class ModelProfiles:
         self.cache_path: Path | None = None
         self._task: asyncio.Task[None] | None = None
         self._waiting = False  # routes arrived before the event loop ran: fetch in `running`
+        self.enabled = True
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "codex_shim_model_data",
+            bool,
+            True,
+            "Ask each route's provider for its model data (models endpoint) at start and on reload, in the "
+            "background; off: the cached answer, else the snapshot shipped with codex-shim.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "codex_shim_model_data" in updated:
+            self.enabled = ctx.options.codex_shim_model_data
 
     def routes_changed(self, config_dir: Path) -> None:
         """New routes (start, reload, zero-config update): forget what refusals taught, read the
@@ -43,7 +60,7 @@ class ModelProfiles:
             self._task = None
 
     def _start(self) -> None:
-        if not self.shim.routes:
+        if not self.shim.routes or not self.enabled:
             return
         try:
             loop = asyncio.get_running_loop()

@@ -9,23 +9,28 @@ or compaction items after BYOK turns is re-sent without them (native_history).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import traceback
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mitmproxy import ctx, http
+from mitmproxy import connection, ctx, http
 from mitmproxy.addonmanager import traverse
 
 from .. import native_history
 from ..answers import error_response, failed_stream, failed_stream_response, sse_response
 from ..config import RouteTable
+from ..corrected_retry import CollectedAnswer
+from ..corrections import Correction, correction_for, refusal_message
 from ..errors import RequestError, ShimError, from_upstream
 from ..event_sinks import JSONSink
 from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
 from ..policy import CodexShimOutcomeHook, CodexShimTurnHook, Turn
+from ..replays import start_replay
 from ..rules import route_by_rules
 from ..state import Shim
 from ..turn_kinds import estimate_input_tokens, turn_kinds
@@ -139,6 +144,7 @@ class Router:
         self.shim = shim
         self.fallbacks = fallbacks
         self.sides = sides
+        self._tasks: set[asyncio.Task[None]] = set()  # corrected retries' replays
 
     def configure(self, updated: set[str]) -> None:
         if "connection_strategy" in updated or "codex_shim_config" in updated:
@@ -180,7 +186,7 @@ class Router:
         if not legacy and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
             return  # served by the first of its routes that answers
         try:
-            profile = self.shim.profiles.of(route)
+            profile = self.shim.profiles.of(route)  # inside: whatever fails here is answered, not raised
             exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy, profile=profile)
             exchange.notes = notes
             if self.sides is not None:
@@ -269,7 +275,7 @@ class Router:
 
         resp.stream = stream
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
         exchange = self.shim.exchanges.close(flow)
         if isinstance(exchange, RelayedExchange):
             flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.plan.facts()}
@@ -281,17 +287,70 @@ class Router:
             return
         exchange.ended()
         provider_answer = exchange.provider_answer if exchange.streamed else flow.response
+        served_by = exchange
         try:
-            if not exchange.streamed:
+            fix = None if exchange.streamed else self._correction(exchange, flow.response)
+            if fix is not None and exchange.attempt is None and exchange.turn is None:
+                served_by = await self._retry_corrected(flow, exchange, fix)
+            elif not exchange.streamed:
+                if fix is not None:  # a fallback attempt or a socket turn: corrected from the next turn on
+                    self.shim.profiles.learn(exchange.route, fix.changes, fix.why)
+                    log.warning(f"codex-shim ({exchange.route.model}): {exchange.route.provider} refused {fix.why}; corrected from the next turn on")
                 self._answer_whole(flow, exchange, flow.response)
             elif exchange.attempt is not None:
                 exchange.attempt.finished()
         finally:
-            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts()}
+            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), **served_by.facts()}
             if exchange.attempt is None:
                 outcome(flow, flow.metadata[METADATA_KEY])
             if self.sides is not None:
                 self.sides.closed(flow, exchange, provider_answer)
+
+    def _correction(self, exchange: ByokExchange, resp: http.Response) -> Correction | None:
+        """A 400 about a setting codex-shim chose, whose correction changes the request: else None."""
+        if resp.status_code != 400 or exchange.notes.get("corrected"):
+            return None
+        fix = correction_for(refusal_message(resp.get_content(strict=False) or b""), exchange.profile)
+        if fix is None:
+            return None
+        corrected = replace(exchange.profile, **fix.changes)
+        try:
+            body = open_exchange(exchange.body, exchange.route, legacy_compact=exchange.legacy_compact, profile=corrected).upstream.body
+        except RequestError:
+            return None
+        return fix if body != exchange.upstream.body else None
+
+    async def _retry_corrected(self, flow: http.HTTPFlow, exchange: ByokExchange, fix: Correction) -> ByokExchange:
+        """Send the turn once more with the corrected profile (shim/corrected_retry.py); Codex gets its answer."""
+        route = exchange.route
+        self.shim.profiles.learn(route, fix.changes, fix.why)
+        log.warning(f"codex-shim ({route.model}): {route.provider} refused {fix.why}; sending the turn once more, corrected")
+        collected = CollectedAnswer(exchange.legacy_compact)
+        retry = open_exchange(exchange.body, route, legacy_compact=exchange.legacy_compact, attempt=collected,
+                              profile=self.shim.profiles.of(route))
+        retry.notes = exchange.notes = {**exchange.notes, "corrected": fix.why}
+        upstream = http.HTTPFlow(flow.client_conn, connection.Server(address=None))
+        upstream.request = flow.request.copy()
+        if self.sides is not None:
+            self.sides.opened(upstream, retry)
+        send_upstream(upstream, retry)
+        upstream.comment += f" (corrected retry: {fix.why})"
+        upstream.server_conn.address = (upstream.request.host, upstream.request.port)
+        self.shim.exchanges.open(upstream, retry)
+        try:
+            retry.replay = start_replay(upstream, self._tasks)
+        except Exception as exc:
+            self.shim.exchanges.close(upstream)
+            collected.broken(repr(exc))
+        await collected.done.wait()
+        if collected.error is not None:
+            self._deliver_error(flow, exchange, collected.error)
+        elif isinstance(collected.events, JSONSink):
+            status, body = collected.events.answer()
+            flow.response = http.Response.make(status, body, {"content-type": "application/json"})
+        else:
+            flow.response = sse_response(bytes(collected.events.collected))
+        return retry
 
     def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
         """An answer that was not streamed (JSON, compressed SSE, an error, the legacy endpoint)."""
