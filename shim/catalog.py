@@ -174,6 +174,9 @@ def build_entry(route: ModelRoute, template: Mapping[str, Any], priority: int, p
         max_context_window=window,
         experimental_supported_tools=[],
         input_modalities=["text"] if profile.image_input is False else ["text", "image"],
+        # A model that reasons shows it: Codex then asks for a summary, which is what makes Claude
+        # models from Opus 4.7 on return their thinking text (their default display is "omitted").
+        default_reasoning_summary="auto" if len(levels) > 1 else entry.get("default_reasoning_summary", "none"),
         supports_image_detail_original=False,
         supports_reasoning_effort_updates=False,
         use_responses_lite=False,

@@ -26,7 +26,7 @@ def routes(base_url: str) -> list[dict[str, Any]]:
         {"model": "byok-chat", "provider": "generic-chat-completion-api", "base_url": f"{base_url}/v1", "api_key": API_KEY,
          "display_name": "BYOK chat", "max_context_limit": 64_000},
         {"model": "byok-claude", "provider": "anthropic", "base_url": f"{base_url}/v1", "api_key": "sk-ant-test",
-         "display_name": "Claude via BYOK"},
+         "display_name": "Claude via BYOK", "upstream_model": "claude-opus-4-7"},
         {"model": "byok-text", "provider": "ollama", "base_url": f"{base_url}/v1", "upstream_model": "qwen3-coder:30b",
          "no_image_support": True},
     ]
@@ -34,7 +34,7 @@ def routes(base_url: str) -> list[dict[str, Any]]:
 
 EXPECTED = {  # slug: (display name, reasoning efforts, input modalities)
     "byok-chat": ("BYOK chat", ["medium"], ["text", "image"]),
-    "byok-claude": ("Claude via BYOK", ["low", "medium", "high"], ["text", "image"]),
+    "byok-claude": ("Claude via BYOK", ["low", "medium", "high", "xhigh", "max"], ["text", "image"]),  # Opus 4.7's own ladder
     "byok-text": ("byok-text", ["medium"], ["text"]),
 }
 

@@ -1,0 +1,107 @@
+"""The real Codex CLI (0.171.0, and 0.169.0 in scripts/test) on current Claude models at the
+efforts it offers, against a fake Anthropic API that serves a Models API list and refuses what
+the real API refuses for each model (tests/fakes/anthropic_upstream.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.anthropic_upstream import API_KEY, ScriptedAnthropicModel, anthropic_upstream, models_by_id
+from tests.harness import Mitmdump, run_codex
+
+pytestmark = pytest.mark.e2e
+
+SLUG = "byok-claude"
+# model -> (the thinking form it gets, the levels its catalog entry offers).
+MODELS = {
+    "claude-sonnet-5": ("adaptive", ["low", "medium", "high", "xhigh", "max"]),  # adaptive only
+    "claude-opus-4-6": ("adaptive", ["low", "medium", "high", "max"]),  # both forms, no xhigh
+    "claude-haiku-4-5": ("enabled", ["low", "medium", "high"]),  # budget only, no effort parameter
+}
+BUDGETS = {"low": 4000, "medium": 10000, "high": 24000}
+ORDER = ["low", "medium", "high", "xhigh", "max"]
+
+
+def codex_sends(effort: str, offered: list[str]) -> str:
+    """What Codex 0.169/0.171 sends for a configured effort the model's catalog entry does not offer
+    (observed): the highest offered level below it; `ultra` (beyond every Claude ladder) as the
+    entry's default, medium."""
+    if effort in offered:
+        return effort
+    if effort == "ultra":
+        return "medium"
+    return [level for level in offered if ORDER.index(level) < ORDER.index(effort)][-1]
+
+
+def codex_home(tmp_path: Path, effort: str) -> Path:
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    # a summary, as the BYOK catalog entry of a reasoning model asks for it (no catalog here: API-key mode, offline)
+    (home / "config.toml").write_text(f'model_reasoning_effort = "{effort}"\nmodel_reasoning_summary = "auto"\n')
+    return home
+
+
+def run(tmp_path: Path, model: ScriptedAnthropicModel, upstream_model: str, effort: str, **mitmdump: Any) -> tuple[Any, Mitmdump]:
+    route = {"model": SLUG, "provider": "anthropic", "api_key": API_KEY, "upstream_model": upstream_model}
+    with anthropic_upstream(model) as upstream:
+        route["base_url"] = f"{upstream.base_url}/v1"
+        with Mitmdump(tmp_path, [route], **mitmdump) as proxy:
+            if mitmdump.get("model_data"):
+                proxy.wait_for_output("model profiles")  # the fake's Models API answer is in
+            result = run_codex(proxy, codex_home(tmp_path, effort), SLUG, "Run the marker command, twice.", timeout=90)
+    return result, proxy
+
+
+@pytest.mark.parametrize("effort", ["medium", "xhigh", "max", "ultra"])
+@pytest.mark.parametrize("upstream_model", list(MODELS))
+def test_codex_finishes_its_tool_loop_on_each_kind_of_claude_model_at_each_effort(tmp_path: Path, upstream_model: str, effort: str) -> None:
+    model = ScriptedAnthropicModel(strict_models=True)
+    result, proxy = run(tmp_path, model, upstream_model, effort, model_data=True)
+    assert result.returncode == 0, result.stderr[-3000:] + "\n--- fake errors: " + repr(model.errors)
+    assert model.errors == []  # nothing the real API would refuse
+    assert any(path.endswith("/models") for path in model.model_requests)  # the profile came from the provider
+    assert "marker-1-42" in result.stdout  # both tool turns ran: thinking blocks came back signed
+    form, offered = MODELS[upstream_model]
+    sent = codex_sends(effort, offered)
+    assert len(model.requests) == 3
+    entry = models_by_id()[upstream_model]
+    for request in model.requests:
+        assert request["thinking"]["type"] == form  # Codex asked for reasoning: never silently none
+        if form == "adaptive":
+            assert request["output_config"] == {"effort": sent}  # on the model's own ladder
+        else:
+            assert "output_config" not in request and request["thinking"]["budget_tokens"] == BUDGETS[sent]
+        assert request["max_tokens"] == entry["max_tokens"]  # the model's own limit
+    if form == "adaptive":  # Codex asks for a summary: the thinking text is shown, not omitted
+        assert model.requests[0]["thinking"]["display"] == "summarized"
+    assert "Round 1: run the tool… ✓" in result.stderr
+
+
+def test_a_stale_profile_is_corrected_by_the_providers_refusal_and_the_turn_still_finishes(tmp_path: Path) -> None:
+    """The cache (no fetch: model data off) still says claude-sonnet-5 thinks to a budget; the API refuses
+    budget thinking for it. The turn is sent once more with adaptive thinking, and later turns start so."""
+    stale = json.loads(json.dumps(models_by_id()["claude-sonnet-5"]))
+    stale["capabilities"]["thinking"]["types"]["enabled"]["supported"] = True
+    stale["capabilities"]["thinking"]["types"]["adaptive"]["supported"] = False
+    stale["capabilities"]["effort"]["supported"] = False
+    model = ScriptedAnthropicModel(strict_models=True)
+    with anthropic_upstream(model) as upstream:
+        base_url = f"{upstream.base_url}/v1"
+        cache = {"version": 1, "entries": {f"{base_url} claude-sonnet-5": stale}}
+        (tmp_path / "profiles-cache.json").write_text(json.dumps(cache))
+        route = {"model": SLUG, "provider": "anthropic", "api_key": API_KEY, "upstream_model": "claude-sonnet-5", "base_url": base_url}
+        with Mitmdump(tmp_path, [route]) as proxy:
+            result = run_codex(proxy, codex_home(tmp_path, "high"), SLUG, "Run the marker command, twice.", timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "marker-1-42" in result.stdout
+    assert len(model.errors) == 1 and model.errors[0].startswith('"thinking.type.enabled" is not supported for this model')
+    refused, *served = model.requests
+    assert refused["thinking"]["type"] == "enabled"
+    assert [r["thinking"]["type"] for r in served] == ["adaptive"] * 3  # the retry, then every later turn
+    log = proxy.output()
+    assert "refused thinking type enabled refused: adaptive thinking instead; sending the turn once more" in log
+    assert API_KEY not in log
