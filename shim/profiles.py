@@ -49,11 +49,19 @@ class Profiles:
     """profile_key → (the provider's entry for the model, FETCHED or CACHED)."""
     learned: dict[str, dict[str, Any]] = field(default_factory=dict)
     """route slug → profile fields a provider's 400 corrected (until the next reload)."""
-    notes: dict[str, str] = field(default_factory=dict)
-    """route slug → why its profile could not be fetched (for the route table)."""
+    _memo: dict[int, tuple[ModelRoute, ModelProfile]] = field(default_factory=dict, repr=False)
+    """id(route) → its profile, until entries or corrections change (asked once per turn)."""
 
     def of(self, route: ModelRoute) -> ModelProfile:
         """The profile a request for `route` is shaped by."""
+        known = self._memo.get(id(route))
+        if known is not None and known[0] is route:
+            return known[1]
+        profile = self._resolve(route)
+        self._memo[id(route)] = (route, profile)
+        return profile
+
+    def _resolve(self, route: ModelRoute) -> ModelProfile:
         provider = PROVIDERS.get(route.provider)
         default = provider.default_profile(route) if provider is not None else ModelProfile()
         found = self.entries.get(profile_key(route))
@@ -75,9 +83,11 @@ class Profiles:
         learned = self.learned.setdefault(route.model, {})
         learned.update(changes)
         learned["corrected"] = (*learned.get("corrected", ()), why)
+        self._memo.clear()
 
     def reloaded(self) -> None:
         self.learned.clear()
+        self._memo.clear()
 
     def source(self, route: ModelRoute) -> str:
         profile = self.of(route)
@@ -89,6 +99,7 @@ class Profiles:
     def take(self, fetched: Mapping[str, dict[str, Any]], source: str = FETCHED) -> None:
         for key, entry in fetched.items():
             self.entries[key] = (entry, source)
+        self._memo.clear()
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -103,6 +114,7 @@ class Profiles:
             for key, entry in entries.items():
                 if isinstance(entry, dict) and key not in self.entries:
                     self.entries[key] = (entry, CACHED)
+        self._memo.clear()
 
     def write_cache(self, path: Path) -> None:
         """Written whole then renamed, so a crash leaves no half file."""

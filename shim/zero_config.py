@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from .config import ModelRoute
+from .profile_sources import built_in_entries
 
 OLLAMA_TAGS_URL = "http://127.0.0.1:11434/api/tags"
 
 # The built-in lists: used until a provider's own list has been read once (then its cache is).
-ANTHROPIC_MODELS = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+# Anthropic's is picked from the Models API snapshot shipped in shim/data, as its live answer would be.
 DEEPSEEK_MODELS = ("deepseek-chat", "deepseek-reasoner")
 OPENROUTER_MODELS = ("qwen/qwen3-coder", "moonshotai/kimi-k2", "z-ai/glm-4.6", "deepseek/deepseek-chat-v3.1")
 
@@ -36,7 +37,6 @@ FETCH_TIMEOUT_S = 3.0
 CACHE_NAME = "zero-config-cache.json"
 CACHE_VERSION = 1
 ANTHROPIC_VERSION = "2023-06-01"
-DEEPSEEK_CONTEXT = 128_000  # DeepSeek's list carries no context window; its API models take 128K
 CLAUDE_LINES = ("opus", "sonnet", "haiku")
 OPENROUTER_VENDORS = 8  # how many vendors' newest tool-calling model to route
 OPENROUTER_MIN_CONTEXT = 64_000  # a coding agent's context fills fast: smaller windows are left out
@@ -161,7 +161,7 @@ def anthropic_route(info: ModelInfo) -> ModelRoute:
 def deepseek_route(info: ModelInfo) -> ModelRoute:
     return _route(model=info.id, provider="generic-chat-completion-api", base_url="https://api.deepseek.com/v1",
                   api_key_env="DEEPSEEK_API_KEY", display_name=info.display_name,
-                  max_context_limit=info.context_window or DEEPSEEK_CONTEXT)
+                  max_context_limit=info.context_window)
 
 
 def openrouter_route(info: ModelInfo) -> ModelRoute:
@@ -205,7 +205,7 @@ class Provider:
 
 PROVIDERS = (
     Provider("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com/v1/models?limit=1000",
-             _anthropic_headers, pick_anthropic, anthropic_route, tuple(ModelInfo(m) for m in ANTHROPIC_MODELS)),
+             _anthropic_headers, pick_anthropic, anthropic_route, tuple(pick_anthropic({"data": list(built_in_entries())}))),
     Provider("deepseek", "DEEPSEEK_API_KEY", "https://api.deepseek.com/models",
              _bearer, pick_deepseek, deepseek_route, tuple(ModelInfo(m) for m in DEEPSEEK_MODELS)),
     Provider("openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1/models?supported_parameters=tools",

@@ -17,8 +17,8 @@ from tests.harness import Mitmdump, free_port
 def test_provider_keys_in_the_environment_become_routes_naming_the_variable() -> None:
     env = {"ANTHROPIC_API_KEY": "sk-ant-secret", "DEEPSEEK_API_KEY": "sk-ds-secret", "OPENROUTER_API_KEY": "sk-or-secret"}
     routes = routes_from_environment(env, local_models=lambda: ["qwen3-coder:30b"])
-    assert routes["claude-sonnet-4-5"].provider == "anthropic"
-    assert routes["claude-sonnet-4-5"].api_key_env == "ANTHROPIC_API_KEY" and routes["claude-sonnet-4-5"].api_key is None
+    assert routes["claude-sonnet-5-5"].provider == "anthropic"  # the shipped Models API snapshot's newest Sonnet
+    assert routes["claude-sonnet-5-5"].api_key_env == "ANTHROPIC_API_KEY" and routes["claude-sonnet-5-5"].api_key is None
     assert routes["deepseek-chat"].url_base == "https://api.deepseek.com/v1"
     assert routes["openrouter/qwen/qwen3-coder"].upstream_name == "qwen/qwen3-coder"
     assert routes["qwen3-coder:30b"].provider == "ollama"

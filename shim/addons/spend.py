@@ -1,8 +1,9 @@
 """Tokens and spend per route: on each BYOK flow's comment, by command, and at exit.
 
 It reads what every BYOK turn reports through our own `codex_shim_outcome` event, as any
-policy addon can (shim/policy.py). Prices are optional per route in models.json
-(`"prices": {"input": 3, "cached_input": 0.3, "output": 15}`, per million tokens).
+policy addon can (shim/policy.py). Prices come from the route's profile (shim/profiles.py):
+models.json `prices`, else the provider's own list (OpenRouter), else genai-prices; the cost
+says which priced it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RouteTotals:
     reasoning_tokens: int = 0
     cost: float = 0.0
     priced: bool = False
+    priced_by: str = ""
 
     def add(self, outcome: dict[str, Any]) -> None:
         self.turns += 1
@@ -39,6 +41,7 @@ class RouteTotals:
         if isinstance(outcome.get("cost"), int | float):
             self.cost += float(outcome["cost"])
             self.priced = True
+            self.priced_by = str(outcome.get("priced_by") or self.priced_by)
 
 
 def describe(outcome: dict[str, Any]) -> str:
@@ -59,7 +62,9 @@ def describe(outcome: dict[str, Any]) -> str:
         reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0)
         parts.append(f"in {usage.get('input_tokens', 0)} (cached {cached}) out {usage.get('output_tokens', 0)} (reasoning {reasoning})")
     if isinstance(outcome.get("cost"), int | float):
-        parts.append(f"${outcome['cost']:.4f}")
+        parts.append(f"${outcome['cost']:.4f}" + (f" (priced by {outcome['priced_by']})" if outcome.get("priced_by") else ""))
+    if outcome.get("corrected"):
+        parts.append(f"corrected: {outcome['corrected']}")
     if outcome.get("error"):
         parts.append(f"failed: {outcome['error']}")
     return " · ".join(parts)
@@ -68,14 +73,15 @@ def describe(outcome: dict[str, Any]) -> str:
 def summary(totals: dict[str, RouteTotals]) -> str:
     if not totals:
         return "codex-shim: no BYOK turns yet"
-    rows: list[tuple[str, ...]] = [("route", "turns", "failed", "input", "cached", "output", "reasoning", "cost")]
+    rows: list[tuple[str, ...]] = [("route", "turns", "failed", "input", "cached", "output", "reasoning", "cost", "priced by")]
     for route, t in sorted(totals.items()):
         cost = f"{t.cost:.4f}" if t.priced else "-"
         counts = (t.turns, t.failed, t.input_tokens, t.cached_tokens, t.output_tokens, t.reasoning_tokens)
-        rows.append((route, *(str(count) for count in counts), cost))
+        rows.append((route, *(str(count) for count in counts), cost, t.priced_by or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["codex-shim: usage per route (since start):"]
-    lines += ["  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+    lines += ["  " + "  ".join(cell.ljust(w) if i in (0, len(row) - 1) else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     return "\n".join(lines)
 
 
