@@ -22,13 +22,18 @@ def wrap(kind: str, payload: dict[str, Any]) -> str:
 
 def unwrap(kind: str, value: object) -> dict[str, Any] | None:
     """The payload if `value` is a carrier of this kind, else None (foreign or damaged)."""
+    found = unwrap_any(value)
+    return found[1] if found is not None and found[0] == kind else None
+
+
+def unwrap_any(value: object) -> tuple[str, dict[str, Any]] | None:
+    """(kind, payload) of a carrier of any route (what they share, such as web sources), else None."""
     if not isinstance(value, str) or not value.startswith(PREFIX):
         return None
     try:
         decoded = json.loads(base64.urlsafe_b64decode(value[len(PREFIX) :]))
     except (ValueError, json.JSONDecodeError):
         return None
-    if not isinstance(decoded, dict) or decoded.get("k") != kind or not isinstance(decoded.get("p"), dict):
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("k"), str) or not isinstance(decoded.get("p"), dict):
         return None
-    payload: dict[str, Any] = decoded["p"]
-    return payload
+    return decoded["k"], decoded["p"]

@@ -55,6 +55,8 @@ class Prices(BaseModel):
     output: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0, validation_alias=_alias("cached_input", "cachedInput"))
     cache_write: float | None = Field(default=None, ge=0, validation_alias=_alias("cache_write", "cacheWrite"))
+    web_search: float | None = Field(default=None, ge=0, validation_alias=_alias("web_search", "webSearch"),
+                                     description="Per 1,000 searches the provider runs.")
 
 
 class ModelRoute(BaseModel):
@@ -114,7 +116,9 @@ class ModelRoute(BaseModel):
         default=(),
         description="Other configured slugs tried in order when this route fails before answering.",
     )
-    prices: Prices | None = Field(default=None, description="Per million tokens: input, cached_input, cache_write, output.")
+    prices: Prices | None = Field(
+        default=None, description="Per million tokens: input, cached_input, cache_write, output; web_search per 1,000 searches."
+    )
 
     @model_validator(mode="after")
     def _base_url_known(self) -> ModelRoute:

@@ -155,6 +155,8 @@ class ByokExchange:
             facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
         if self.translator is not None and self.translator.stream.started:
             facts["usage"] = usage = self.translator.stream.usage.as_json()
+            if searches := self.translator.stream.usage.web_search_requests:
+                facts["web_search_requests"] = usage["web_search_requests"] = searches
             if self.profile.prices is not None:
                 facts["cost"] = round(turn_cost(usage, self.profile.prices), 9)
                 facts["priced_by"] = self.profile.price_source

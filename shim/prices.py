@@ -56,8 +56,8 @@ def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
     input_price, output_price = _base(price.input_mtok), _base(price.output_mtok)
     if input_price is None or output_price is None:
         return None
-    prices = Prices(input=input_price, output=output_price,
-                    cached_input=_base(price.cache_read_mtok), cache_write=_base(price.cache_write_mtok))
+    prices = Prices(input=input_price, output=output_price, cached_input=_base(price.cache_read_mtok),
+                    cache_write=_base(price.cache_write_mtok), web_search=_base(getattr(price, "web_searches_kcount", None)))
     return prices, f"{data_source()} ({found[0].id} {found[1].id})"
 
 

@@ -117,8 +117,9 @@ def _openrouter_prices(pricing: Any) -> Prices | None:
     per_million = {key: _per_million(pricing.get(key)) for key in ("prompt", "completion", "input_cache_read", "input_cache_write")}
     if per_million["prompt"] is None or per_million["completion"] is None:
         return None
-    return Prices(input=per_million["prompt"], output=per_million["completion"],
-                  cached_input=per_million["input_cache_read"], cache_write=per_million["input_cache_write"])
+    per_search = _per_million(pricing.get("web_search"))  # USD per search, here per million: /1000 = per 1,000
+    return Prices(input=per_million["prompt"], output=per_million["completion"], cached_input=per_million["input_cache_read"],
+                  cache_write=per_million["input_cache_write"], web_search=per_search / 1000 if per_search is not None else None)
 
 
 def _per_million(value: Any) -> float | None:

@@ -52,6 +52,8 @@ class Usage:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    web_search_requests: int = 0
+    """Searches the provider ran (billed per search); not part of the Responses usage object."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,8 +75,11 @@ class _Text:
     prefix: bytes = b""
     parts: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
+    length: int = 0
+    annotations: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, text: str) -> None:
+        self.length += len(text)
         self.parts.append(text)
         if len(self.parts) >= 256:
             self.blocks.append("".join(self.parts))
@@ -124,6 +129,14 @@ class EventWriter(Protocol):
 
     def abandon_tool_call(self, key: object) -> None: ...
 
+    def search_started(self, key: object) -> None: ...
+
+    def search_done(self, key: object, *, query: str, sources: list[str], status: str = "completed") -> None: ...
+
+    def text_offset(self) -> int: ...
+
+    def annotate(self, annotations: list[dict[str, Any]]) -> None: ...
+
     def set_usage(
         self,
         *,
@@ -132,6 +145,7 @@ class EventWriter(Protocol):
         cached_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
+        web_search_requests: int | None = None,
     ) -> None: ...
 
     def complete(self, incomplete_reason: str | None = None) -> None: ...
@@ -170,6 +184,7 @@ class ResponseStream:
         self._message: _Text | None = None
         self._tools: dict[object, _ToolCall] = {}
         self._finished_tools: set[object] = set()
+        self._searches: dict[object, tuple[str, int]] = {}  # open web searches: key -> (item id, output index)
         self.usage = Usage()
         self.abandoned_tool_calls = 0
         self.first_delta_at: float | None = None  # when the model's first text, reasoning or call came
@@ -336,6 +351,52 @@ class ResponseStream:
             self._finished_tools.add(key)
             self.abandoned_tool_calls += 1
 
+    def search_started(self, key: object) -> None:
+        """A web search the provider runs itself begins: its `web_search_call` item opens (Codex
+        shows "Searching the web"), with the events OpenAI sends for one."""
+        if self.finished or key in self._searches:
+            return
+        self.start()
+        if self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
+        self._close_reasoning()
+        self._close_message()
+        index = self._claim_index()
+        item_id = new_id("ws")
+        self._searches[key] = (item_id, index)
+        item = {"id": item_id, "type": "web_search_call", "status": "in_progress", "action": {"type": "search", "query": ""}}
+        self._emit("response.output_item.added", output_index=index, item=item)
+        self._emit("response.web_search_call.in_progress", item_id=item_id, output_index=index)
+        self._emit("response.web_search_call.searching", item_id=item_id, output_index=index)
+
+    def search_done(self, key: object, *, query: str, sources: list[str], status: str = "completed") -> None:
+        """The search `key` is over: its item is done with the query and the pages found (Codex
+        records it and shows "Searched the web for …")."""
+        if self.finished:
+            return
+        if key not in self._searches:  # its start was in an earlier answer (Anthropic's pause_turn)
+            self.search_started(key)
+        item_id, index = self._searches.pop(key)
+        if status == "completed":
+            self._emit("response.web_search_call.completed", item_id=item_id, output_index=index)
+        action = {"type": "search", "query": query, "queries": [query] if query else [],
+                  "sources": [{"type": "url", "url": url} for url in sources]}
+        self._finish_item(index, {"id": item_id, "type": "web_search_call", "status": status, "action": action})
+
+    def text_offset(self) -> int:
+        """Characters of the open message so far (where a citation's span starts)."""
+        return self._message.length if self._message is not None else 0
+
+    def annotate(self, annotations: list[dict[str, Any]]) -> None:
+        """Annotations (url_citation) on the open message's text, each announced as OpenAI does."""
+        message = self._message
+        if self.finished or message is None:
+            return
+        for annotation in annotations:
+            message.annotations.append(annotation)
+            self._emit("response.output_text.annotation.added", item_id=message.item_id, output_index=message.output_index,
+                       content_index=0, annotation_index=len(message.annotations) - 1, annotation=annotation)
+
     def set_usage(
         self,
         *,
@@ -344,8 +405,11 @@ class ResponseStream:
         cached_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
+        web_search_requests: int | None = None,
     ) -> None:
         """Token counts so far; `input_tokens` includes the cached and cache-written ones."""
+        if web_search_requests is not None:
+            self.usage.web_search_requests = int(web_search_requests)
         if input_tokens is not None:
             self.usage.input_tokens = int(input_tokens)
         if output_tokens is not None:
@@ -364,6 +428,8 @@ class ResponseStream:
         self.start()
         self._close_reasoning()
         self._close_message()
+        for key in list(self._searches):  # a search the provider never answered (it paused the turn)
+            self.search_done(key, query="", sources=[], status="incomplete")
         if incomplete_reason:  # the provider stopped early: a call it was still writing is not a call
             for key in [key for key, call in self._tools.items() if not call.announced or not _whole_arguments(call.args)]:
                 self.abandon_tool_call(key)
@@ -498,7 +564,7 @@ class ResponseStream:
             return
         text = message.text()
         common = {"item_id": message.item_id, "output_index": message.output_index, "content_index": 0}
-        part = {"type": "output_text", "text": text, "annotations": []}
+        part = {"type": "output_text", "text": text, "annotations": message.annotations}
         self._emit("response.output_text.done", text=text, logprobs=[], **common)
         self._emit("response.content_part.done", part=part, **common)
         self._finish_item(

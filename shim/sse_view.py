@@ -308,6 +308,8 @@ class _Renderer:
             self.open_call((("block", index),), call)
         elif kind == "redacted_thinking":
             self.static(f"{head}: <{len(str(block.get('data', '')))} chars>")
+        elif kind == "web_search_tool_result":
+            self.static(f"{head}: {_search_results(block.get('content'))}")
         elif kind in ("text", "thinking") and not block.get(kind):
             self.static(head)
         else:
@@ -455,7 +457,24 @@ def _item(item: Any) -> str:
         words.append(f"summary: {sum(len(str(p.get('text', ''))) for p in item['summary'] if isinstance(p, dict))} chars")
     if isinstance(item.get("encrypted_content"), str):
         words.append(f"encrypted_content: <{len(item['encrypted_content'])} chars>")
+    action = item.get("action")
+    if item.get("type") == "web_search_call" and isinstance(action, dict):
+        sources = [str(s.get("url")) for s in action.get("sources") or [] if isinstance(s, dict)]
+        words.append(f"search: {_quote(str(action.get('query') or ''))}" + (f" sources: {', '.join(sources)}" if sources else ""))
+    if isinstance(item.get("content"), list):
+        cited = [str(a.get("url")) for part in item["content"] if isinstance(part, dict)
+                 for a in part.get("annotations") or [] if isinstance(a, dict) and a.get("url")]
+        if cited:
+            words.append(f"citations: {', '.join(cited)}")
     return " ".join(word for word in words if word)
+
+
+def _search_results(content: Any) -> str:
+    """A web search's results in a line: each page's title and URL (their encrypted content left out)."""
+    if not isinstance(content, list):
+        return f"error {_compact(content)}"
+    pages = [f"{r.get('title', '')} <{r.get('url', '')}>" for r in content if isinstance(r, dict)]
+    return f"{len(pages)} result(s): " + "; ".join(pages)
 
 
 def _usage(usage: dict[str, Any]) -> str:

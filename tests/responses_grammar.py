@@ -115,6 +115,9 @@ _PART_EVENTS = {
 }
 
 
+_SEARCH_EVENTS = ("response.web_search_call.in_progress", "response.web_search_call.searching", "response.web_search_call.completed")
+
+
 def check_grammar(events: list[Event]) -> None:
     """The Responses event grammar Codex relies on, for streams the shim builds."""
     assert events, "no events at all"
@@ -172,6 +175,15 @@ def check_grammar(events: list[Event]) -> None:
             assert e["arguments"] == (streamed or "{}")
         elif kind in ("response.custom_tool_call_input.delta", "response.custom_tool_call_input.done"):
             assert item["type"] == "custom_tool_call"
+        elif kind in _SEARCH_EVENTS:  # a provider's own web search, in OpenAI's order
+            assert item["type"] == "web_search_call"
+            steps = text.setdefault((index, "search"), [])
+            assert kind not in steps and all(_SEARCH_EVENTS.index(s) < _SEARCH_EVENTS.index(kind) for s in steps)
+            steps.append(kind)
+        elif kind == "response.output_text.annotation.added":
+            assert item["type"] == "message" and (index, "text") in parts_open, "an annotation on an open text part"
+            text.setdefault((index, "annotations"), []).append(e["annotation"])
+            assert e["annotation_index"] == len(text[(index, "annotations")]) - 1
         else:
             raise AssertionError(f"unexpected event {kind}")
 
@@ -195,7 +207,7 @@ def parse_checked(out: bytes, *, compaction: bool = False) -> list[Event]:
     return events
 
 
-_ID = re.compile(r"\b(resp|rs|msg|fc|ctc|call)_[0-9a-f]{32}\b")
+_ID = re.compile(r"\b(resp|rs|msg|fc|ctc|call|ws)_[0-9a-f]{32}\b")
 
 
 def normalise(events: list[Event]) -> list[Event]:

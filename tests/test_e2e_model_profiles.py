@@ -105,3 +105,25 @@ def test_a_stale_profile_is_corrected_by_the_providers_refusal_and_the_turn_stil
     log = proxy.output()
     assert "refused thinking type enabled refused: adaptive thinking instead; sending the turn once more" in log
     assert API_KEY not in log
+
+
+def test_codex_searches_the_web_through_claudes_own_search_and_the_next_request_keeps_what_it_found(tmp_path: Path) -> None:
+    """Search on (Codex's default live search for exec): the model searches at Anthropic, Codex shows the
+    search, and the tool turn that follows carries the search blocks back exactly as issued."""
+    model = ScriptedAnthropicModel(strict_models=True)
+    with anthropic_upstream(model) as upstream:
+        route = {"model": SLUG, "provider": "anthropic", "api_key": API_KEY, "upstream_model": "claude-opus-4-7",
+                 "base_url": f"{upstream.base_url}/v1"}
+        with Mitmdump(tmp_path, [route], ["-w", str(tmp_path / "flows")], model_data=True) as proxy:
+            proxy.wait_for_output("model profiles")
+            home = codex_home(tmp_path, "none")
+            result = run_codex(proxy, home, SLUG, "SEARCH the web, then run the marker command.", timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:] + "\n--- fake errors: " + repr(model.errors)
+    assert model.errors == []  # the search blocks came back unchanged (the fake refuses anything else)
+    first, second = model.requests
+    assert {"type": "web_search_20250305", "name": "web_search"}.items() <= first["tools"][-1].items()
+    replayed = [b for m in second["messages"] if m["role"] == "assistant" for b in m["content"]]
+    assert [b["type"] for b in replayed[:2]] == ["server_tool_use", "web_search_tool_result"]
+    assert replayed[1]["content"] == model.search_results["srvtoolu_1"]
+    assert "codex-shim search 1" in result.stdout + result.stderr  # Codex shows the search it was told of
+    assert "marker-0-42" in result.stdout

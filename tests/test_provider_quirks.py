@@ -201,14 +201,14 @@ def test_usage_is_counted_the_way_codex_counts_it(usage: dict[str, Any], expecte
 # -- what we did not ask for ------------------------------------------------------------------------
 
 
-def test_a_server_tool_block_is_skipped_with_a_log_line_and_the_client_call_survives(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unasked_server_tool_block_is_skipped_with_a_log_line_and_the_client_call_survives(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="codex_shim"):
         events = anthropic_events(
             {"type": "message_start", "message": {"usage": {"input_tokens": 10}}},
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}},
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"query": "x"}'}},
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_fetch", "input": {}}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"url": "x"}'}},
             {"type": "content_block_stop", "index": 0},
-            {"type": "content_block_start", "index": 1, "content_block": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}},
+            {"type": "content_block_start", "index": 1, "content_block": {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1", "content": []}},
             {"type": "content_block_stop", "index": 1},
             {"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "exec_command", "input": {}}},
             {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": '{"cmd": "ls"}'}},
@@ -219,7 +219,7 @@ def test_a_server_tool_block_is_skipped_with_a_log_line_and_the_client_call_surv
     assert events[-1]["type"] == "response.completed"
     (client_call,) = done_items(events)
     assert client_call["call_id"] == "toolu_2" and client_call["arguments"] == '{"cmd": "ls"}'
-    assert "server_tool_use" in caplog.text and "web_search_tool_result" in caplog.text
+    assert "server_tool_use" in caplog.text and "web_fetch_tool_result" in caplog.text
 
 
 def test_a_refusal_reaches_codex_as_the_answer() -> None:

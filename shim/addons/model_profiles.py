@@ -14,6 +14,7 @@ from mitmproxy import ctx
 
 from ..config import ModelRoute
 from ..profiles import CACHE_NAME, fetch_entries
+from ..providers.web_search import web_search_kind
 from ..state import Shim
 
 log = logging.getLogger("codex_shim")
@@ -91,7 +92,7 @@ class ModelProfiles:
 
 def profiles_table(shim: Shim, routes: Mapping[str, ModelRoute] | None = None) -> str:
     """Each route's profile: where it came from and what it says, one line each."""
-    lines = ["codex-shim: model profiles (context / max output / thinking / efforts / prices):"]
+    lines = ["codex-shim: model profiles (context / max output / thinking / efforts / web search / prices):"]
     for slug, route in shim.routes.items():
         if routes is not None and slug not in routes:
             continue
@@ -99,6 +100,7 @@ def profiles_table(shim: Shim, routes: Mapping[str, ModelRoute] | None = None) -
         thinking = "/".join(p.thinking) if p.thinking else ("-" if p.thinking == () else "?")
         efforts = ",".join(p.efforts) if p.efforts else ("-" if p.efforts == () else "?")
         price = f"${p.prices.input:g}/${p.prices.output:g} ({p.price_source})" if p.prices else "unpriced"
-        lines.append(f"  {slug}: {p.context_window or '?'} / {p.max_output_tokens or '?'} / {thinking} / {efforts} / {price}"
+        search = web_search_kind(route, p) or "none (Codex's web_search tool is dropped)"
+        lines.append(f"  {slug}: {p.context_window or '?'} / {p.max_output_tokens or '?'} / {thinking} / {efforts} / {search} / {price}"
                      f"  [{shim.profiles.source(route)}]")
     return "\n".join(lines)

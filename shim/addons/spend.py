@@ -25,6 +25,7 @@ class RouteTotals:
     cached_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    web_searches: int = 0
     cost: float = 0.0
     priced: bool = False
     priced_by: str = ""
@@ -38,6 +39,7 @@ class RouteTotals:
         self.cached_tokens += int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
         self.output_tokens += int(usage.get("output_tokens") or 0)
         self.reasoning_tokens += int((usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0)
+        self.web_searches += int(outcome.get("web_search_requests") or 0)
         if isinstance(outcome.get("cost"), int | float):
             self.cost += float(outcome["cost"])
             self.priced = True
@@ -61,6 +63,8 @@ def describe(outcome: dict[str, Any]) -> str:
         cached = (usage.get("input_tokens_details") or {}).get("cached_tokens", 0)
         reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0)
         parts.append(f"in {usage.get('input_tokens', 0)} (cached {cached}) out {usage.get('output_tokens', 0)} (reasoning {reasoning})")
+    if outcome.get("web_search_requests"):
+        parts.append(f"{outcome['web_search_requests']} web search(es)")
     if isinstance(outcome.get("cost"), int | float):
         parts.append(f"${outcome['cost']:.4f}" + (f" (priced by {outcome['priced_by']})" if outcome.get("priced_by") else ""))
     if outcome.get("corrected"):
@@ -73,10 +77,10 @@ def describe(outcome: dict[str, Any]) -> str:
 def summary(totals: dict[str, RouteTotals]) -> str:
     if not totals:
         return "codex-shim: no BYOK turns yet"
-    rows: list[tuple[str, ...]] = [("route", "turns", "failed", "input", "cached", "output", "reasoning", "cost", "priced by")]
+    rows: list[tuple[str, ...]] = [("route", "turns", "failed", "input", "cached", "output", "reasoning", "searches", "cost", "priced by")]
     for route, t in sorted(totals.items()):
         cost = f"{t.cost:.4f}" if t.priced else "-"
-        counts = (t.turns, t.failed, t.input_tokens, t.cached_tokens, t.output_tokens, t.reasoning_tokens)
+        counts = (t.turns, t.failed, t.input_tokens, t.cached_tokens, t.output_tokens, t.reasoning_tokens, t.web_searches)
         rows.append((route, *(str(count) for count in counts), cost, t.priced_by or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["codex-shim: usage per route (since start):"]

@@ -22,7 +22,7 @@ from ..profile_sources import built_in_profile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from . import anthropic_thinking
+from . import anthropic_thinking, web_search
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 from .items import InputWalker, Part, Pdf, Text, ToolCall, content_parts, data_url
 
@@ -36,6 +36,8 @@ CONTINUE_TEXT = "(continuing)"
 
 
 _THINKING_TYPES = ("thinking", "redacted_thinking")
+_SEARCH_TYPES = ("server_tool_use", "web_search_tool_result")
+_REPLAYED_TYPES = (*_THINKING_TYPES, *_SEARCH_TYPES)  # what a reasoning item's carrier may hold
 _KNOWN_BLOCKS = frozenset({"text", "tool_use", *_THINKING_TYPES})
 _TOOL_ID_INVALID = re.compile(r"[^a-zA-Z0-9_-]")
 # stop_reason -> why the answer is incomplete, or the failure it is; any other reason completes it.
@@ -75,6 +77,9 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
     """A Messages request equivalent to the Responses request `body`, shaped by the model's profile."""
     profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
+    search = web_search.codex_tool(body.get("tools") or [])
+    if search is not None and web_search.web_search_kind(route, profile) and web_search.live(search, route.model):
+        tools.append(web_search.anthropic_server_tool(search))  # the model searches at Anthropic
     system, messages = _MessageMapper(route, names, profile).map(body)
     max_tokens = anthropic_thinking.max_tokens(body, profile)
     request: dict[str, Any] = {"model": route.upstream_name, "max_tokens": max_tokens, "messages": messages, "stream": True}
@@ -184,7 +189,9 @@ class _MessageMapper(InputWalker):
         payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
         blocks = payload.get("blocks") if payload else None
         if isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
-            self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _THINKING_TYPES])
+            self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _REPLAYED_TYPES])
+        elif (notes := web_search.sources_text(item.get("encrypted_content"))) is not None:
+            self._append("assistant", [{"type": "text", "text": notes}])  # another route's searches, as plain sources
 
     def tool_call(self, call: ToolCall) -> None:
         tool_input = {"input": call.payload} if call.custom else _parse_arguments(call.payload)
@@ -337,6 +344,9 @@ class _Block:
     data: str = ""
     has_input: bool = False
     partial: list[str] = field(default_factory=list)
+    search_id: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    cited_from: int | None = None  # where this text block's text starts in the message (for its citations)
 
     def as_replay(self) -> dict[str, Any]:
         if self.kind == "redacted_thinking":
@@ -353,6 +363,7 @@ class AnthropicEventMapper:
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
+        self._searches = web_search.SearchLog(builder)
 
     def on_event(self, event: str, data: str) -> None:
         if not data:
@@ -381,6 +392,11 @@ class AnthropicEventMapper:
             state.signature = block.get("signature") or ""
         elif kind == "redacted_thinking":
             state.data = block.get("data") or ""
+        elif kind == "server_tool_use" and block.get("name") == "web_search":
+            state.search_id = str(block.get("id") or "")
+            self._searches.started(state.search_id, block)
+        elif kind == "web_search_tool_result":
+            self._searches.result(block)
         elif kind not in _KNOWN_BLOCKS:
             # Server tools (server_tool_use, web_search_tool_result, ...) run at Anthropic; their
             # blocks are not Codex's tool calls. The rest of the answer stands.
@@ -398,6 +414,8 @@ class AnthropicEventMapper:
         state = self._blocks.get(index)
         dtype = delta.get("type")
         if dtype == "text_delta":
+            if state is not None and state.cited_from is None:
+                state.cited_from = self.builder.text_offset()
             self.builder.text_delta(delta.get("text") or "")
         elif dtype == "thinking_delta" and state is not None:
             self._thinking_text(state, delta.get("thinking") or "")
@@ -408,14 +426,23 @@ class AnthropicEventMapper:
             if partial and not state.has_input:
                 state.partial.append(partial)
                 self.builder.tool_call(("tool", index), arguments=partial)
-        # citations_delta and unknown deltas carry nothing Codex can use
+        elif dtype == "input_json_delta" and state is not None and state.search_id:
+            state.partial.append(delta.get("partial_json") or "")
+        elif dtype == "citations_delta" and state is not None and isinstance(delta.get("citation"), dict):
+            state.citations.append(delta["citation"])
+        # unknown deltas carry nothing Codex can use
 
     def _on_content_block_stop(self, payload: dict[str, Any]) -> None:
         index = int(payload.get("index", 0))
         state = self._blocks.pop(index, None)
         if state is None:
             return
-        if state.kind == "tool_use":
+        if state.search_id:
+            self._searches.asked(state.search_id, "".join(state.partial))
+        elif state.kind == "text" and state.citations:
+            start = state.cited_from if state.cited_from is not None else self.builder.text_offset()
+            self.builder.annotate(web_search.url_citations(state.citations, start, self.builder.text_offset()))
+        elif state.kind == "tool_use":
             # A block Anthropic stopped because max_tokens ran out holds half-written JSON: it stays
             # open, so that the incomplete ending drops it instead of Codex running it.
             arguments = "".join(state.partial)
@@ -455,6 +482,9 @@ class AnthropicEventMapper:
         for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
             if isinstance(usage.get(key), int):
                 self._usage[key] = usage[key]
+        server = usage.get("server_tool_use")
+        if isinstance(server, dict) and isinstance(server.get("web_search_requests"), int):
+            self._usage["web_search_requests"] = server["web_search_requests"]
         fresh = self._usage.get("input_tokens", 0)
         read = self._usage.get("cache_read_input_tokens", 0)
         written = self._usage.get("cache_creation_input_tokens", 0)
@@ -463,6 +493,7 @@ class AnthropicEventMapper:
             cached_tokens=read,
             cache_write_tokens=written,
             output_tokens=self._usage.get("output_tokens", 0),
+            web_search_requests=self._usage.get("web_search_requests"),
         )
 
     def _finish(self) -> None:
@@ -472,6 +503,9 @@ class AnthropicEventMapper:
             self.builder.fail(*failure)
             return
         incomplete = _INCOMPLETE_STOPS.get(reason)
+        self._searches.unanswered()  # a search still running when the turn paused (pause_turn): never replayed
+        if reason == "pause_turn":
+            log.info("codex-shim: Anthropic paused a long turn (pause_turn); it ends here, and the next prompt goes on")
         if incomplete:  # a tool_use block never stopped: the provider was still writing it
             for index, block in self._blocks.items():
                 if block.kind == "tool_use":

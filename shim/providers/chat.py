@@ -17,6 +17,7 @@ from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
+from . import web_search
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Text, ToolCall, content_parts, image_part
 
@@ -161,6 +162,9 @@ class _MessageMapper(InputWalker):
             self._flush_images()
 
     def reasoning(self, item: dict[str, Any]) -> None:
+        if (notes := web_search.sources_text(item.get("encrypted_content"))) is not None:
+            self._sources(notes)  # what another route's model found on the web, in plain words
+            return
         payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content")) or {}
         if payload.get("model", self.route.model) != self.route.model:
             payload = {}  # another route's reasoning means nothing (or harm) to this provider
@@ -186,6 +190,13 @@ class _MessageMapper(InputWalker):
             self._system(self._content(content, role))
             return
         self.messages.append({"role": role, "content": self._content(content, role)})
+
+    def _sources(self, text: str) -> None:
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last["role"] == "assistant" and not last.get("tool_calls"):
+            last["content"] = (last.get("content") or "") + text + "\n\n"
+        else:
+            self.messages.append({"role": "assistant", "content": text + "\n\n"})
 
     def _system(self, text: str) -> None:
         """One leading system message: many chat templates (Qwen, Llama on vLLM, gateways)

@@ -147,7 +147,7 @@ def anthropic_facts(events: list[tuple[str | None, str]]) -> dict[str, Any]:
             usage["output_tokens"] = u.get("output_tokens")
         elif kind == "content_block_start":
             cb = ev["content_block"]
-            blocks[ev["index"]] = {"type": cb["type"], "start": cb, "text": "", "json": "", "sig": ""}
+            blocks[ev["index"]] = {"type": cb["type"], "start": cb, "text": "", "json": "", "sig": "", "cited": []}
             order.append(ev["index"])
         elif kind == "content_block_delta":
             b, d = blocks[ev["index"]], ev["delta"]
@@ -159,6 +159,8 @@ def anthropic_facts(events: list[tuple[str | None, str]]) -> dict[str, Any]:
                 b["sig"] += d["signature"]
             elif d["type"] == "input_json_delta":
                 b["json"] += d["partial_json"]
+            elif d["type"] == "citations_delta" and d["citation"].get("type") == "web_search_result_location":
+                b["cited"].append(d["citation"]["url"])
         elif kind == "message_delta":
             stop = ev["delta"].get("stop_reason") or stop
             u = ev.get("usage") or {}
@@ -186,6 +188,20 @@ def anthropic_facts(events: list[tuple[str | None, str]]) -> dict[str, Any]:
     ]
     if calls:
         facts["tool_calls"] = calls
+    searches = []
+    for i in order:  # each web search: its query, and its results (a count) or its error code
+        if blocks[i]["type"] == "server_tool_use" and blocks[i]["start"].get("name") == "web_search":
+            query = json.loads(blocks[i]["json"]).get("query", "") if blocks[i]["json"].strip() else ""
+            result = next((blocks[j]["start"] for j in order if blocks[j]["type"] == "web_search_tool_result"
+                           and blocks[j]["start"].get("tool_use_id") == blocks[i]["start"]["id"]), None)
+            content = result.get("content") if result is not None else None
+            found = len(content) if isinstance(content, list) else (content or {}).get("error_code", "no result")
+            searches.append({"query": query, "results": found})
+    if searches:
+        facts["web_searches"] = searches
+    cited = sorted({url for i in order for url in blocks[i]["cited"]})
+    if cited:
+        facts["cited_urls"] = cited
     facts["block_types"] = [blocks[i]["type"] for i in order]
     facts["stop"] = stop
     facts["usage"] = usage

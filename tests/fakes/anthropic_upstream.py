@@ -119,10 +119,12 @@ class Validator:
     """The real API's 400 rules, with the signatures this fake has issued; with `models`, also the
     named model's published capabilities (a model it does not list passes those unchecked)."""
 
-    def __init__(self, issued: dict[str, str], redacted: set[str], models: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, issued: dict[str, str], redacted: set[str], models: dict[str, dict[str, Any]] | None = None,
+                 searches: dict[str, list[dict[str, Any]]] | None = None) -> None:
         self.issued = issued
         self.redacted = redacted
         self.models = models or {}
+        self.searches = searches or {}
 
     def problem(self, request: dict[str, Any]) -> str | None:
         for check in (self._top_level, self._capabilities, self._tools, self._turns, self._thinking):
@@ -146,6 +148,10 @@ class Validator:
 
     def _tools(self, request: dict[str, Any]) -> str | None:
         for i, tool in enumerate(request.get("tools") or []):
+            if str(tool.get("type", "")).startswith("web_search_"):  # a server tool: no schema of its own
+                if tool["type"] != "web_search_20250305" or tool.get("name") != "web_search":
+                    return f"tools.{i}: unknown server tool {tool.get('type')!r}"
+                continue
             if not TOOL_NAME.match(tool.get("name", "")):
                 return f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
             if (tool.get("input_schema") or {}).get("type") != "object":
@@ -189,6 +195,19 @@ class Validator:
                     return f"messages.{i}.content: Invalid `signature` in `thinking` block"
             elif block.get("type") == "redacted_thinking" and block.get("data") not in self.redacted:
                 return f"messages.{i}.content: Invalid `data` in `redacted_thinking` block"
+        return self._search_blocks(i, turn["content"])
+
+    def _search_blocks(self, i: int, blocks: list[dict[str, Any]]) -> str | None:
+        """Search blocks must come back exactly as issued, each call followed by its results (Anthropic's
+        web search docs: pass them back unchanged, encrypted_content included)."""
+        for n, block in enumerate(blocks):
+            if block.get("type") == "server_tool_use":
+                following = blocks[n + 1] if n + 1 < len(blocks) else {}
+                if following.get("type") != "web_search_tool_result" or following.get("tool_use_id") != block.get("id"):
+                    return f"messages.{i}.content.{n}: `server_tool_use` without its `web_search_tool_result` right after it"
+            elif block.get("type") == "web_search_tool_result":
+                if self.searches.get(block.get("tool_use_id", "")) != block.get("content"):
+                    return f"messages.{i}.content.{n}: invalid `encrypted_content` in `web_search_tool_result`"
         return None
 
     def _user(self, i: int, turn: dict[str, Any], open_ids: list[str]) -> str | None:
@@ -282,6 +301,8 @@ class ScriptedAnthropicModel:
         self.by_id = models_by_id(self.models)
         self.strict_models = strict_models
         self.shown = True  # whether this answer's thinking text is shown (see `answer`)
+        self.search_results: dict[str, list[dict[str, Any]]] = {}  # server_tool_use id -> the results issued
+        self.searches_run = 0
 
     def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("x-api-key") != API_KEY:
@@ -297,7 +318,7 @@ class ScriptedAnthropicModel:
         self.requests.append(request)
         if self.strict_models and request.get("model") not in self.by_id:
             return self._error(404, "not_found_error", f"model: {request.get('model')}")
-        problem = Validator(self.issued, self.redacted, self.by_id).problem(request)
+        problem = Validator(self.issued, self.redacted, self.by_id, self.search_results).problem(request)
         if problem:
             return self._error(400, "invalid_request_error", problem)
         self.turn += 1
@@ -344,6 +365,8 @@ class ScriptedAnthropicModel:
             blocks.append(_text_block(text))
             stop = "end_turn"
         else:
+            if "SEARCH" in prompt and rounds == 0 and any(t.get("name") == "web_search" for t in request.get("tools") or []):
+                blocks.extend(self._search(f"codex-shim search {self.turn}"))
             two = "PARALLEL" in prompt or interleaved
             commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if two else [f"echo marker-{rounds}-$((6*7))"]
             for n, command in enumerate(commands):
@@ -354,9 +377,37 @@ class ScriptedAnthropicModel:
             stop = "tool_use"
         for index, pieces in enumerate(blocks):
             out.extend(p.replace(b'"index": -1', b'"index": %d' % index) for p in pieces)
-        out.append(event("message_delta", delta={"stop_reason": stop, "stop_sequence": None}, usage={"output_tokens": 34}))
+        usage: dict[str, Any] = {"output_tokens": 34}
+        if self.searches_run:
+            usage["server_tool_use"] = {"web_search_requests": self.searches_run}
+            self.searches_run = 0
+        out.append(event("message_delta", delta={"stop_reason": stop, "stop_sequence": None}, usage=usage))
         out.append(event("message_stop"))
         return out
+
+    def _search(self, query: str) -> list[list[bytes]]:
+        """A web search run at "Anthropic": the call, its results (encrypted content this fake
+        issued, which must come back unchanged), and text citing the first result."""
+        use_id = f"srvtoolu_{self.turn}"
+        results = [{"type": "web_search_result", "title": f"Result {n} ✓", "url": f"https://example.org/{self.turn}/{n}",
+                    "encrypted_content": sign(f"{use_id}/{n}"), "page_age": None} for n in (1, 2)]
+        self.search_results[use_id] = results
+        self.searches_run += 1
+        query_json = json.dumps({"query": query})
+        use = [event("content_block_start", index=-1, content_block={"type": "server_tool_use", "id": use_id, "name": "web_search", "input": {}}),
+               event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": ""}),
+               event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": query_json[:9]}),
+               event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": query_json[9:]}),
+               event("content_block_stop", index=-1)]
+        result = [event("content_block_start", index=-1, content_block={"type": "web_search_tool_result", "tool_use_id": use_id, "content": results}),
+                  event("content_block_stop", index=-1)]
+        citation = {"type": "web_search_result_location", "url": results[0]["url"], "title": results[0]["title"],
+                    "cited_text": "the first result", "encrypted_index": sign(f"{use_id}/cite")}
+        cited = [event("content_block_start", index=-1, content_block={"type": "text", "text": "", "citations": []}),
+                 event("content_block_delta", index=-1, delta={"type": "citations_delta", "citation": citation}),
+                 event("content_block_delta", index=-1, delta={"type": "text_delta", "text": "The web says: found ✓"}),
+                 event("content_block_stop", index=-1)]
+        return [use, result, cited]
 
     def _thinking(self, text: str) -> list[bytes]:
         if not self.shown:
