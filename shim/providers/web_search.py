@@ -33,6 +33,8 @@ def web_search_kind(route: ModelRoute, profile: ModelProfile) -> str | None:
     """How the route's model searches when Codex turns search on (None: it cannot, the tool is dropped)."""
     if route.provider == "anthropic" and "web_search" in profile.server_tools:
         return "Anthropic's web search tool"
+    if route.provider == "responses":
+        return "passed to the upstream's own web_search tool"
     return None
 
 
