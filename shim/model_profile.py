@@ -41,6 +41,7 @@ class ModelProfile:
     pdf_input: bool | None = None
     structured_outputs: bool | None = None
     server_tools: tuple[str, ...] = ()
+    """Tools the model runs at its provider: "web_search", "code_execution" (Anthropic), "openrouter:web_search"."""
     prices: Prices | None = None
     price_source: str | None = None
     corrected: tuple[str, ...] = ()

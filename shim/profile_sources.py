@@ -105,6 +105,7 @@ def _openrouter(entry: Mapping[str, Any], source: str) -> ModelProfile:
         image_input=("image" in modalities) if isinstance(modalities, list) else None,
         pdf_input=("file" in modalities) if isinstance(modalities, list) else None,
         structured_outputs=("structured_outputs" in params) if params is not None else None,
+        server_tools=("openrouter:web_search",),  # OpenRouter searches for any model it lists (its web search server tool)
         prices=prices,
         price_source="openrouter" if prices is not None else None,
     )

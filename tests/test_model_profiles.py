@@ -173,7 +173,7 @@ def test_openrouter_models_get_the_reasoning_object_on_their_own_ladder() -> Non
     opus = openrouter_profile("anthropic/claude-opus-5")
     assert opus.efforts == ("low", "medium", "high", "xhigh", "max") and opus.context_window == 1_000_000
     assert opus.max_output_tokens == 128_000 and opus.image_input is True
-    assert opus.prices == Prices(input=5, output=25, cached_input=0.5, cache_write=6.25)
+    assert opus.prices == Prices(input=5, output=25, cached_input=0.5, cache_write=6.25, web_search=10)  # $0.01 a search
     request = chat_request(route, opus, "ultra")
     assert request["reasoning"] == {"effort": "max"} and "reasoning_effort" not in request
     luna = openrouter_profile("openai/gpt-5.6-luna")
@@ -219,7 +219,7 @@ def test_corrections_win_then_models_json_then_fetched_then_cached_then_built_in
 def test_prices_come_from_models_json_else_the_providers_data_else_genai_prices() -> None:
     profiles = Profiles()
     default = profiles.of(claude_route())
-    assert default.prices == Prices(input=5, output=25, cached_input=0.5, cache_write=6.25)
+    assert default.prices == Prices(input=5, output=25, cached_input=0.5, cache_write=6.25, web_search=10)
     assert default.price_source is not None and default.price_source.startswith("genai-prices")
     own = profiles.of(claude_route(prices={"input": 1, "output": 2}))
     assert (own.prices, own.price_source) == (Prices(input=1, output=2), "models.json")

@@ -14,7 +14,7 @@ from shim import sse_view
 from shim.config import ModelRoute
 from shim.exchange import open_exchange
 from shim.policy import turn_cost
-from shim.profiles import Profiles
+from shim.profiles import Profiles, profile_key
 from shim.providers import PROVIDERS, web_search
 from tests.fakes.anthropic_upstream import ScriptedAnthropicModel, Validator, models_by_id
 from tests.responses_grammar import done_items, of_type, parse_checked
@@ -184,3 +184,38 @@ def test_the_sse_view_shows_searches_and_their_sources() -> None:
 def test_the_profiles_table_says_which_routes_can_search() -> None:
     assert web_search.web_search_kind(claude(), Profiles().of(claude())) == "Anthropic's web search tool"
     assert web_search.web_search_kind(claude("kimi-k2"), Profiles().of(claude("kimi-k2"))) is None
+
+
+# -- OpenRouter (chat routes) ----------------------------------------------------------------------------------
+
+OPENROUTER = json.loads((Path(__file__).parent / "fixtures" / "openrouter" / "models.json").read_text())
+
+
+def openrouter_route() -> tuple[ModelRoute, Any]:
+    route = ModelRoute(model="or", provider="generic-chat-completion-api", base_url="https://openrouter.ai/api/v1",
+                       upstream_model="deepseek/deepseek-v4-flash-0731")
+    profiles = Profiles()
+    entry = next(e for e in OPENROUTER["data"] if e["id"] == route.upstream_name)
+    profiles.take({profile_key(route): entry})
+    return route, profiles.of(route)
+
+
+def test_an_openrouter_model_searches_through_openrouters_server_tool() -> None:
+    route, profile = openrouter_route()
+    tool = {**LIVE, "search_context_size": "high", "filters": {"allowed_domains": ["example.org"]}}
+    request = PROVIDERS[route.provider].build({"model": "or", "input": "hi", "tools": [SHELL, tool]}, route, "k", profile).body
+    assert request["tools"][-1] == {"type": "openrouter:web_search",
+                                    "parameters": {"allowed_domains": ["example.org"], "search_context_size": "high"}}
+    assert web_search.web_search_kind(route, profile) == "OpenRouter's web search server tool"
+
+
+def test_openrouters_cited_pages_become_one_search_and_citations_over_the_answer() -> None:
+    route, profile = openrouter_route()
+    raw = (Path(__file__).parent / "corpus" / "openrouter" / "web-search-server-tool-exa.sse").read_bytes()
+    translator = PROVIDERS[route.provider].build({"model": "or", "input": "hi"}, route, "k", profile).new_translator()
+    events = parse_checked(translator.feed(raw) + translator.feed(b""))
+    search, message = done_items(events)
+    assert search["type"] == "web_search_call" and search["action"]["query"] == "" and len(search["action"]["sources"]) == 5
+    text = message["content"][0]
+    assert len(text["annotations"]) == 5 and all(a["start_index"] == 0 and a["end_index"] == len(text["text"]) for a in text["annotations"])
+    assert translator.stream.usage.web_search_requests == 1

@@ -66,6 +66,9 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    search = web_search.codex_tool(body.get("tools") or [])
+    if search is not None and web_search.web_search_kind(route, profile) and web_search.live(search, route.model):
+        tools.append(web_search.openrouter_server_tool(search))  # any model searches at OpenRouter
     if tools:
         request["tools"] = tools
         choice = _map_tool_choice(body.get("tool_choice"), names)
@@ -309,6 +312,8 @@ class ChatEventMapper:
         self._reasoning: list[str] = []
         self._details = ReasoningDetails()
         self._other_choices_noted = False
+        self._search = web_search.CitedSearch(builder)  # OpenRouter's web search, seen only through its citations
+        self._searches_counted = 0
 
     def on_event(self, event: str, data: str) -> None:
         if data == "[DONE]":
@@ -339,10 +344,15 @@ class ChatEventMapper:
             delta = choice.get("delta") or choice.get("message") or {}
             if "reasoning_content" in delta or "reasoning" in delta or "reasoning_details" in delta:
                 self._take_reasoning(delta)
+            annotations = delta.get("annotations")
+            if annotations:
+                self._search.cited(annotations)
             content = delta.get("content")
             if content and content.__class__ is str:  # the hot path: one text delta
                 if self._reasoning or self._details.entries:
                     self._end_reasoning()
+                if self._search.open:
+                    self._search.close()
                 builder.text_delta(content)
             elif isinstance(content, list):
                 self._content_parts(content)
@@ -358,7 +368,9 @@ class ChatEventMapper:
                 self.finish_reason = choice["finish_reason"]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            builder.set_usage(**usage_counts(usage))
+            counts = usage_counts(usage)
+            self._searches_counted = counts["web_search_requests"] or 0
+            builder.set_usage(**counts)
 
     def _take_reasoning(self, delta: dict[str, Any]) -> None:
         """Reasoning as a string (`reasoning_content`: DeepSeek, vLLM; `reasoning`: OpenRouter,
@@ -440,6 +452,7 @@ class ChatEventMapper:
 
     def _finish(self) -> None:
         self._end_reasoning()
+        self._search.finish(self._searches_counted)
         reason = self.finish_reason
         self.builder.complete(_INCOMPLETE_REASONS.get(reason) if isinstance(reason, str) else None)  # may be unhashable
 
@@ -470,7 +483,10 @@ def usage_counts(usage: dict[str, Any]) -> dict[str, int | None]:
         output = total - prompt
     if reasoning is not None and output is not None:
         reasoning = min(reasoning, output)
-    return {"input_tokens": prompt, "output_tokens": output, "cached_tokens": cached, "reasoning_tokens": reasoning}
+    server = usage.get("server_tool_use_details") or usage.get("server_tool_use")  # OpenRouter's searches (both spellings seen)
+    searches = _count(server.get("web_search_requests")) if isinstance(server, dict) else None
+    return {"input_tokens": prompt, "output_tokens": output, "cached_tokens": cached, "reasoning_tokens": reasoning,
+            "web_search_requests": searches}
 
 
 def _count(value: Any) -> int | None:

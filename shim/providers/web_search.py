@@ -35,6 +35,8 @@ def web_search_kind(route: ModelRoute, profile: ModelProfile) -> str | None:
         return "Anthropic's web search tool"
     if route.provider == "responses":
         return "passed to the upstream's own web_search tool"
+    if route.provider != "anthropic" and "openrouter:web_search" in profile.server_tools:
+        return "OpenRouter's web search server tool"
     return None
 
 
@@ -70,6 +72,67 @@ def anthropic_server_tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def openrouter_server_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """OpenRouter's web search server tool, with Codex's domain filter, context size and location."""
+    parameters: dict[str, Any] = {}
+    domains = _dict(tool.get("filters")).get("allowed_domains")
+    if isinstance(domains, list) and domains:
+        parameters["allowed_domains"] = [d for d in domains if isinstance(d, str)]
+    if tool.get("search_context_size") in ("low", "medium", "high"):
+        parameters["search_context_size"] = tool["search_context_size"]
+    location = _dict(tool.get("user_location"))
+    place = {k: location[k] for k in _LOCATION_FIELDS if isinstance(location.get(k), str) and location[k]}
+    if place:
+        parameters["user_location"] = {"type": "approximate", **place}
+    return {"type": "openrouter:web_search", "parameters": parameters}
+
+
+class CitedSearch:
+    """OpenRouter's search in a chat stream: it names no query, only the pages, as url_citation
+    annotations (before the text, one per chunk). They become one web_search_call item, closed
+    when the text starts, and url_citations over the whole answer at its end."""
+
+    KEY = ("search", "cited")
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+        self.open = False
+        self.reported = False
+        self.urls: list[str] = []
+        self.citations: list[dict[str, Any]] = []
+
+    def cited(self, annotations: Any) -> None:
+        for annotation in annotations if isinstance(annotations, list) else []:
+            cited = _dict(_dict(annotation).get("url_citation"))
+            url = cited.get("url")
+            if _dict(annotation).get("type") != "url_citation" or not isinstance(url, str) or url in self.urls:
+                continue
+            if not self.reported and not self.writer.text_offset():  # before any text: the search comes first
+                self.writer.search_started(self.KEY)
+                self.open = self.reported = True
+            self.urls.append(url)
+            self.citations.append({"type": "url_citation", "url": url, "title": str(cited.get("title") or "")})
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.writer.search_done(self.KEY, query="", sources=list(self.urls))
+
+    def finish(self, searches: int = 0) -> None:
+        """At the answer's end: citations over the whole text; pages cited only once the text had
+        begun make their search item after it; searches the usage counts but nothing cited (a
+        provider's native search) are shown as searches without pages."""
+        self.close()
+        end = self.writer.text_offset()
+        if self.citations and end:
+            self.writer.annotate([{**citation, "start_index": 0, "end_index": end} for citation in self.citations])
+        if self.urls and not self.reported:
+            self.reported = True
+            self.writer.search_done(self.KEY, query="", sources=list(self.urls))
+        for n in range(searches - int(self.reported)):
+            self.writer.search_done(("search", "counted", n), query="", sources=[])
 
 
 class SearchLog:

@@ -59,6 +59,7 @@ def chat_facts(events: list[tuple[str | None, str]]) -> dict[str, Any]:
     usage = None
     errors = []
     done = False
+    cited: list[str] = []
     for _, data in events:
         if data == "[DONE]":
             done = True
@@ -107,9 +108,17 @@ def chat_facts(events: list[tuple[str | None, str]]) -> dict[str, Any]:
                     call["name"] += fn["name"]
                 if fn.get("arguments"):
                     call["arguments"] += fn["arguments"]
+            for annotation in delta.get("annotations") or []:
+                if annotation.get("type") == "url_citation":
+                    cited.append(annotation["url_citation"]["url"])
             if choice.get("finish_reason"):
                 stop = choice["finish_reason"]
     facts: dict[str, Any] = {"text": "".join(text)}
+    if cited:
+        facts["cited_urls"] = sorted(set(cited))
+    searches = ((usage or {}).get("server_tool_use_details") or {}).get("web_search_requests")
+    if searches:
+        facts["web_search_requests"] = searches
     if reasoning:
         facts["reasoning"] = "".join(reasoning)
     if details:
