@@ -127,3 +127,26 @@ def test_codex_searches_the_web_through_claudes_own_search_and_the_next_request_
     assert replayed[1]["content"] == model.search_results["srvtoolu_1"]
     assert "codex-shim search 1" in result.stdout + result.stderr  # Codex shows the search it was told of
     assert "marker-0-42" in result.stdout
+
+
+def test_codex_shows_an_openrouter_models_search(tmp_path: Path) -> None:
+    """An OpenRouter route (its profile from the fake's OpenRouter-shaped model list): Codex's search is
+    OpenRouter's server tool, and the pages it cites show as a search in Codex."""
+    from tests.fakes.chat_upstream import API_KEY as CHAT_KEY
+    from tests.fakes.chat_upstream import ScriptedChatModel, chat_upstream
+
+    listing = json.loads((Path(__file__).parent / "fixtures" / "openrouter" / "models.json").read_text())
+    model = ScriptedChatModel(models={"data": listing["data"]})
+    with chat_upstream(model) as upstream:
+        route = {"model": "byok-or", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1",
+                 "api_key": CHAT_KEY, "upstream_model": "anthropic/claude-opus-5"}
+        with Mitmdump(tmp_path, [route], model_data=True) as proxy:
+            proxy.wait_for_output("model profiles")
+            result = run_codex(proxy, codex_home(tmp_path, "none"), "byok-or", "SEARCH, then run the marker command.", timeout=90)
+            log = proxy.output()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert model.errors == []
+    first = upstream.json_bodies()[0]
+    assert first["tools"][-1]["type"] == "openrouter:web_search"
+    assert "web search" in result.stdout + result.stderr and "marker-42" in result.stdout
+    assert "OpenRouter's web search server tool" in log  # the profiles table says how the route searches

@@ -24,6 +24,10 @@ API_KEY = "sk-fake-chat-key-0123456789"
 def validate(request: dict[str, Any], thinking: bool) -> str | None:
     """The reason a real provider would refuse `request`, or None."""
     for tool in request.get("tools") or []:
+        if tool.get("type") == "openrouter:web_search":  # OpenRouter's server tool (docs: web search server tool)
+            if not isinstance(tool.get("parameters", {}), dict):
+                return "Invalid 'tools[].parameters' for openrouter:web_search"
+            continue
         name = tool.get("function", {}).get("name", "")
         if not TOOL_NAME.match(name):
             return f"Invalid 'tools[].function.name': string does not match pattern. Got {name!r}"
@@ -117,14 +121,19 @@ USAGE = {
 class ScriptedChatModel:
     """The fake provider's behaviour; `thinking` turns on DeepSeek-style reasoning_content."""
 
-    def __init__(self, thinking: bool = False, reasoning: bool = False, growing_usage: bool = False) -> None:
+    def __init__(self, thinking: bool = False, reasoning: bool = False, growing_usage: bool = False,
+                 models: dict[str, Any] | None = None) -> None:
         self.growing_usage = growing_usage  # prompt tokens grow with each tool result in the history
+        self.models = models  # a models list to serve at GET /models (e.g. OpenRouter's shape)
+        self.searched = 0
         self.thinking = thinking
         self.reasoning = reasoning or thinking
         self.errors: list[str] = []
         self.turn = 0
 
     def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if self.models is not None and not body and path.split("?")[0].endswith("/models"):
+            return Reply.json(200, self.models)
         if not path.endswith("/chat/completions"):
             return Reply.json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
         if headers.get("authorization") != f"Bearer {API_KEY}":
@@ -164,6 +173,13 @@ class ScriptedChatModel:
                 out.append(chunk(finish="tool_calls"))
                 out.append(chunk(usage=USAGE))
                 return out
+            if "SEARCH" in prompt and any(t.get("type") == "openrouter:web_search" for t in request.get("tools") or []):
+                # OpenRouter's search as it streams it: one url_citation per chunk, no query, before the text
+                self.searched += 1
+                out.extend(chunk({"content": "", "annotations": [{"type": "url_citation", "url_citation": {
+                    "url": f"https://example.org/page-{n}", "title": f"Page {n} ✓", "start_index": 0, "end_index": 0,
+                    "content": "…"}}]}) for n in (1, 2))
+                out.append(chunk({"content": "Found pages ✓. "}))
             commands = ["echo first-$((6*7))", "echo second-$((7*8))"] if "PARALLEL" in prompt else ["echo marker-$((6*7))"]
             for index, command in enumerate(commands):
                 name, args = shell_call(request, command)
@@ -173,6 +189,9 @@ class ScriptedChatModel:
                     out.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 5]}}]}))
             out.append(chunk(finish="tool_calls"))
         usage = dict(USAGE)
+        if self.searched:
+            usage["server_tool_use_details"] = {"web_search_requests": self.searched}
+            self.searched = 0
         if self.growing_usage:
             usage["prompt_tokens"] = 1000 + 500 * sum(1 for m in messages if m["role"] == "tool")
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
