@@ -86,9 +86,9 @@ class Mitmdump:
             deadline = time.monotonic() + 10  # the log is written asynchronously: wait for start-up lines
             while "proxy listening" not in self.output() and time.monotonic() < deadline:
                 time.sleep(0.02)
-        except Exception:
+        except Exception as exc:
             self.__exit__()
-            raise RuntimeError(f"mitmdump did not start:\n{self.output()}")
+            raise RuntimeError(f"mitmdump did not start:\n{self.output()}") from exc
         return self
 
     def output(self) -> str:
@@ -161,7 +161,8 @@ def codex_env(proxy: Mitmdump | None, codex_home: Path, *, openai_api_key: str |
     return env | (extra or {})
 
 
-def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: float = 120.0, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: float = 120.0, extra_env: dict[str,
+    str] | None = None) -> subprocess.CompletedProcess[str]:
     """`codex exec` through the proxy, with a throwaway CODEX_HOME and a dummy OpenAI key."""
     home.mkdir(parents=True, exist_ok=True)
     workdir = home / "work"
@@ -190,7 +191,7 @@ class AppServer:
                                      stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
         self._next_id = 0
         self.notifications: list[dict[str, Any]] = []
-        self._lines: "queue.Queue[str]" = queue.Queue()
+        self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 import typing
+from itertools import pairwise
 from typing import Any
 
 import pydantic
@@ -123,7 +124,7 @@ def check_grammar(events: list[Event]) -> None:
     assert events, "no events at all"
     seqs = [e["sequence_number"] for e in events]
     assert seqs[0] == 0
-    assert all(b > a for a, b in zip(seqs, seqs[1:])), f"sequence numbers not increasing: {seqs}"
+    assert all(b > a for a, b in pairwise(seqs)), f"sequence numbers not increasing: {seqs}"
     assert types(events)[:2] == ["response.created", "response.in_progress"]
     check_one_terminal_last(types(events))
     response_id = events[0]["response"]["id"]

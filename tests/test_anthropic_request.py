@@ -58,7 +58,8 @@ def strip_cache(value: Any) -> Any:
     return value
 
 
-SHELL_TOOL = {"type": "function", "name": "exec_command", "description": "Run a command.", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}
+SHELL_TOOL = {"type": "function", "name": "exec_command", "description": "Run a command.", "parameters": {"type": "object",
+    "properties": {"cmd": {"type": "string"}}}}
 THOUGHT = {"type": "thinking", "thinking": "I should list files.", "signature": "SigOne"}
 REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgB"}
 
@@ -142,8 +143,10 @@ def test_tools_map_to_input_schema_and_hosted_tools_are_dropped() -> None:
     body = build({"input": "hi", "tools": [
         SHELL_TOOL,
         {"type": "web_search", "external_web_access": False},
-        {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}]},
-        {"type": "custom", "name": "apply_patch", "description": "Patch files.", "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
+        {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "spawn_agent",
+            "parameters": {"type": "object", "properties": {}}}]},
+        {"type": "custom", "name": "apply_patch", "description": "Patch files.", "format": {"type": "grammar", "syntax": "lark",
+            "definition": "start: /.+/"}},
     ]})
     tools = strip_cache(body["tools"])
     assert [t["name"] for t in tools] == ["exec_command", "multi_agent_v1__spawn_agent", "apply_patch"]

@@ -109,7 +109,8 @@ def test_redacted_thinking_is_a_reasoning_item_with_no_summary_before_the_plain_
 def test_redacted_only_reasoning_round_trips_into_the_next_request() -> None:
     data = "EmwKAhgBEgy3va3pzix"
     stream = (
-        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c",
+            "usage": {"input_tokens": 1, "output_tokens": 1}})
         + ev("content_block_start", index=0, content_block={"type": "redacted_thinking", "data": data})
         + ev("content_block_stop", index=0)
         + tool_block(1, "toolu_R", '{"cmd":"ls"}')
@@ -140,7 +141,8 @@ def test_redacted_only_reasoning_round_trips_into_the_next_request() -> None:
 
 def test_thinking_without_visible_text_still_gets_its_own_item() -> None:
     stream = (
-        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c",
+            "usage": {"input_tokens": 1, "output_tokens": 1}})
         + ev("content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""})
         + ev("content_block_delta", index=0, delta={"type": "signature_delta", "signature": "SigOmitted"})
         + ev("content_block_stop", index=0)
@@ -181,7 +183,8 @@ def tool_block(index: int, tool_id: str, arguments: str) -> bytes:
 
 def test_interleaved_thinking_items_are_done_in_stream_order_one_carrier_each() -> None:
     stream = (
-        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c",
+            "usage": {"input_tokens": 1, "output_tokens": 1}})
         + thinking_block(0, "First.", "SigA") + tool_block(1, "toolu_A", '{"cmd":"a"}')
         + thinking_block(2, "Second.", "SigB") + tool_block(3, "toolu_B", '{"cmd":"b"}')
         + ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})
@@ -240,7 +243,7 @@ def test_stream_cut_before_message_stop_fails_never_completes(cut_before: bytes)
 def test_chunking_never_changes_the_output(data: st.DataObject, name: str) -> None:
     raw = fixture(name)
     cuts = sorted(data.draw(st.sets(st.integers(min_value=1, max_value=len(raw) - 1), max_size=40)))
-    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     assert normalise(translate(chunks)) == normalise(translate([raw]))
 
 
@@ -280,8 +283,10 @@ def test_custom_tool_input_comes_back_as_the_raw_string() -> None:
     patch = "*** Begin Patch\n*** End Patch"
     stream = (
         fixture("text.sse").split(b"event: content_block_start")[0]
-        + b'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_P","name":"apply_patch","input":{}}}\n\n'
-        + b'event: content_block_delta\ndata: ' + json.dumps({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": json.dumps({"input": patch})}}).encode() + b"\n\n"
+        + b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        b'"content_block":{"type":"tool_use","id":"toolu_P","name":"apply_patch","input":{}}}\n\n'
+        + b'event: content_block_delta\ndata: ' + json.dumps({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": json.dumps({"input": patch})}}).encode() + b"\n\n"
         + b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
         + b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":5}}\n\n'
         + b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
@@ -293,7 +298,8 @@ def test_custom_tool_input_comes_back_as_the_raw_string() -> None:
 
 def test_tool_use_without_a_name_fails_at_its_block_end() -> None:
     stream = (
-        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c", "usage": {"input_tokens": 1, "output_tokens": 1}})
+        ev("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c",
+            "usage": {"input_tokens": 1, "output_tokens": 1}})
         + ev("content_block_start", index=0, content_block={"type": "tool_use", "id": "toolu_X", "input": {}})
         + ev("content_block_stop", index=0)
         + ev("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given, settings
@@ -577,7 +578,7 @@ CHUNKING_STREAM = b": keep-alive\r\n\r\n" + sse(
 
 def _split(raw: bytes, cuts: list[int]) -> list[bytes]:
     bounds = [0, *sorted(set(cuts)), len(raw)]
-    return [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [raw[a:b] for a, b in pairwise(bounds)]
 
 
 def test_chunking_stream_is_rich_enough():

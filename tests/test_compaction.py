@@ -9,10 +9,10 @@ from typing import Any
 from shim import carrier, compaction
 from shim.config import ModelRoute
 from shim.event_sinks import JSONSink
-from shim.responses_stream import ResponseStream
 from shim.providers import chat
+from shim.responses_stream import ResponseStream
 from tests.fakes.chat_upstream import USAGE, chunk, sse
-from tests.responses_grammar import check_one_terminal_last, parse_checked, relayed_events, types
+from tests.responses_grammar import check_one_terminal_last, parse_checked, types
 
 ROUTE = ModelRoute(model="byok", provider="generic-chat-completion-api", base_url="http://127.0.0.1:1/v1")
 
@@ -95,7 +95,8 @@ def test_a_responses_upstream_that_sends_no_deltas_still_gives_its_summary() -> 
     message = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "We fixed the parser."}]}
     answer = {"id": "r", "status": "completed", "output": [message],
               "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
-    upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True), route, None)
+    upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True),
+        route, None)
     seen = parse_checked(compaction.wrap(upstream).convert_json(answer), compaction=True)  # a non-streamed answer
     (item,) = [e["item"] for e in seen if e["type"] == "response.output_item.done"]
     assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "We fixed the parser."}
@@ -105,7 +106,8 @@ def test_strange_upstream_events_fail_the_compaction_instead_of_raising() -> Non
     from shim.providers import responses
 
     for bad in (b'data: {"type":"response.failed"}\n\n', b'data: {"type":"response.completed","response":null}\n\n',
-                b'data: {"type":"response.created","response":{"id":"r"}}\n\ndata: {"type":"response.completed","sequence_number":"x","response":{}}\n\n'):
+                b'data: {"type":"response.created","response":{"id":"r"}}\n\n'
+                b'data: {"type":"response.completed","sequence_number":"x","response":{}}\n\n'):
         route = ModelRoute(model="byok", provider="responses", base_url="http://127.0.0.1:1/v1")
         translator = compaction.wrap(responses.build({"model": "byok", "input": "hi"}, route, None)).new_translator()
         seen = parse_checked(translator.feed(bad) + translator.feed(b""), compaction=True)

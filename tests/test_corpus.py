@@ -17,12 +17,12 @@ from shim import carrier
 from shim.config import ModelRoute
 from shim.providers import PROVIDERS
 from tests.responses_grammar import (
+    EVENT_ADAPTER,
     check_one_terminal_last,
     decode,
     done_items,
     normalise,
     of_type,
-    EVENT_ADAPTER,
     parse_checked,
     types,
 )

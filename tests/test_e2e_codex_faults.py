@@ -32,7 +32,8 @@ class FlakyChatModel(ScriptedChatModel):
             self.turn -= 1  # the retry is the same turn
             return Reply(200, [data[: len(data) // 2]], cut=True)
         if self.fault == "429":
-            return Reply.json(429, {"error": {"message": "Rate limit reached for fake-model: slow down, friend", "code": "rate_limit_exceeded"}}, {"retry-after": "0.1"})
+            return Reply.json(429, {"error": {"message": "Rate limit reached for fake-model: slow down, friend",
+                "code": "rate_limit_exceeded"}}, {"retry-after": "0.1"})
         raise AssertionError(self.fault)
 
 

@@ -12,8 +12,7 @@ import pytest
 
 from tests.fakes.anthropic_upstream import API_KEY as CLAUDE_KEY
 from tests.fakes.chat_upstream import API_KEY as CHAT_KEY
-from tests.fakes.chat_upstream import ScriptedChatModel, chat_upstream
-from tests.fakes.chat_upstream import USAGE, chunk, sse
+from tests.fakes.chat_upstream import USAGE, ScriptedChatModel, chat_upstream, chunk, sse
 from tests.fakes.http_server import FakeServer, Reply
 from tests.harness import Mitmdump, free_port, run_codex
 

@@ -44,7 +44,8 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
     if fault.startswith("early-end-"):
         return Reply(200, [GOOD[: int(fault[10:])]])
     if fault == "429":
-        return Reply.json(429, {"error": {"message": "Rate limit reached for fake-model on tokens per min.", "type": "tokens", "code": "rate_limit_exceeded"}}, {"retry-after": "7"})
+        return Reply.json(429, {"error": {"message": "Rate limit reached for fake-model on tokens per min.", "type": "tokens",
+            "code": "rate_limit_exceeded"}}, {"retry-after": "7"})
     if fault == "500":
         return Reply.json(500, {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}})
     if fault == "529":
@@ -52,9 +53,12 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
     if fault == "402":
         return Reply.json(402, {"error": {"message": "Insufficient Balance", "type": "unknown_error"}})
     if fault == "400-context":
-        return Reply.json(400, {"error": {"message": "This model's maximum context length is 65536 tokens. However, you requested 90000 tokens.", "type": "invalid_request_error", "code": "context_length_exceeded"}})
+        return Reply.json(400,
+            {"error": {"message": "This model's maximum context length is 65536 tokens. However, you requested 90000 tokens.",
+                "type": "invalid_request_error", "code": "context_length_exceeded"}})
     if fault == "404":
-        return Reply.json(404, {"error": {"message": "The model `fake-404` does not exist", "type": "invalid_request_error", "code": "model_not_found"}})
+        return Reply.json(404, {"error": {"message": "The model `fake-404` does not exist", "type": "invalid_request_error",
+            "code": "model_not_found"}})
     if fault == "401":
         return Reply.json(401, {"error": {"message": "Authentication Fails, Your api key is invalid", "type": "authentication_error"}})
     if fault == "bad-json-event":
@@ -66,7 +70,8 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
     if fault == "gzip":
         return Reply(200, [gzip.compress(GOOD)], headers={"content-encoding": "gzip"})
     if fault == "json-answer":
-        answer = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}], "usage": USAGE}
+        answer = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": "whole answer"}, "finish_reason": "stop"}], "usage": USAGE}
         return Reply.json(200, answer)
     if fault == "endless":
         def endless() -> Iterator[bytes]:

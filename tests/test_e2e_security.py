@@ -6,17 +6,17 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from tests.fakes.native_openai import NATIVE_KEY, NativeOpenAI
-from tests.harness import ROOT, free_port, run_codex, Mitmdump
+from tests.harness import ROOT, Mitmdump, free_port, run_codex
 
 pytestmark = pytest.mark.e2e
 

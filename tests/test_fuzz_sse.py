@@ -13,6 +13,7 @@ fields, enormous lines) split at arbitrary points:
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,7 +61,7 @@ def decode(pieces: list[bytes]) -> list[tuple[str, str]]:
 
 def split(raw: bytes, cuts: list[int]) -> list[bytes]:
     bounds = [0, *sorted({min(c, len(raw)) for c in cuts}), len(raw)]
-    return [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [raw[a:b] for a, b in pairwise(bounds)]
 
 
 # Lines that look like SSE, mixed with what breaks naive decoders.

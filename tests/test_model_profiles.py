@@ -33,7 +33,8 @@ EXPECTED = {
     "opus-4.7": {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max", "ultra": "max"},
     "opus-4.6": {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "max", "ultra": "max"},
     "opus-4.5": {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high", "ultra": "high"},
-    "openai": {"none": "none", "minimal": "minimal", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max", "ultra": "max"},
+    "openai": {"none": "none", "minimal": "minimal", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max",
+        "ultra": "max"},
     "deepseek": {"none": "low", "minimal": "low", "low": "low", "medium": "low", "high": "high", "xhigh": "high", "max": "max", "ultra": "max"},
     "kimi": {"none": "low", "minimal": "low", "low": "low", "medium": "low", "high": "high", "xhigh": "high", "max": "max", "ultra": "max"},
 }

@@ -205,10 +205,12 @@ def test_an_unasked_server_tool_block_is_skipped_with_a_log_line_and_the_client_
     with caplog.at_level(logging.INFO, logger="codex_shim"):
         events = anthropic_events(
             {"type": "message_start", "message": {"usage": {"input_tokens": 10}}},
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_fetch", "input": {}}},
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_1",
+                "name": "web_fetch", "input": {}}},
             {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"url": "x"}'}},
             {"type": "content_block_stop", "index": 0},
-            {"type": "content_block_start", "index": 1, "content_block": {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1", "content": []}},
+            {"type": "content_block_start", "index": 1, "content_block": {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1",
+                "content": []}},
             {"type": "content_block_stop", "index": 1},
             {"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "exec_command", "input": {}}},
             {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": '{"cmd": "ls"}'}},

@@ -166,7 +166,8 @@ def test_an_earlier_addon_may_choose_the_route_by_flow_metadata(tmp_path: Path) 
     assert flow.metadata[METADATA_KEY]["route"] == "cheap"
 
 
-def test_the_outcome_with_usage_and_cost_reaches_policy_addons_the_comment_and_the_usage_command(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_outcome_with_usage_and_cost_reaches_policy_addons_the_comment_and_the_usage_command(tmp_path: Path,
+    caplog: pytest.LogCaptureFixture) -> None:
     policy = RedactAndReroute()
     with addon_chain(tmp_path, routes=[MAIN, CHEAP], before=[policy]) as chain:
         flow = chain.request(responses_call({"model": "cheap", "input": [USER]}))

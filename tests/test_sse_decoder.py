@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,7 +151,7 @@ def test_encode_event_round_trips():
 def test_splitting_recorded_stream_anywhere_never_changes_events(cuts):
     points = sorted(set(cuts))
     bounds = [0, *points, len(RECORDED)]
-    chunks = [RECORDED[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [RECORDED[a:b] for a, b in pairwise(bounds)]
     assert decode(*chunks) == RECORDED_EVENTS
 
 
@@ -177,4 +179,4 @@ def test_generated_streams_survive_any_chunking(events, eol, data):
         expected.append((name, "\n".join(lines)))
     cuts = data.draw(st.lists(st.integers(min_value=0, max_value=len(raw)), max_size=20))
     bounds = [0, *sorted(set(cuts)), len(raw)]
-    assert decode(*[raw[a:b] for a, b in zip(bounds, bounds[1:])]) == expected
+    assert decode(*[raw[a:b] for a, b in pairwise(bounds)]) == expected

@@ -143,7 +143,8 @@ def test_a_failed_search_and_a_search_cut_by_pause_turn_are_never_replayed() -> 
         'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n',
         'event: content_block_start\ndata: {"type":"content_block_start","index":2,"content_block":'
         '{"type":"server_tool_use","id":"srvtoolu_b","name":"web_search","input":{}}}\n\n',
-        'event: content_block_delta\ndata: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\\"query\\": \\"q2\\"}"}}\n\n',
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":2,'
+        '"delta":{"type":"input_json_delta","partial_json":"{\\"query\\": \\"q2\\"}"}}\n\n',
         'event: content_block_stop\ndata: {"type":"content_block_stop","index":2}\n\n',
         'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"pause_turn"},"usage":{"output_tokens":9,'
         '"server_tool_use":{"web_search_requests":2}}}\n\n',

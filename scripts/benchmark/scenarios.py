@@ -112,9 +112,9 @@ def long_streams(b: Bench, pacing: str, rate: int) -> None:
     b.figures.add(f"total-time ratio, {pacing} (worst shape)", f"{max(ratios):.2f}", "<= 1.5", max(ratios) <= 1.5,
                   f"{pace}; plain mitmdump {plain_ratio:.2f}")
     b.figures.add(f"mitmdump CPU per 1,000 deltas, {pacing} (worst shape)", f"{max(cpus):.2f} ms", "<= 8 ms", max(cpus) <= 8,
-                  ", ".join(f"{s} {c:.1f}" for s, c in zip(SHAPES, cpus)) + f"; plain mitmdump {plain_per_k:.1f}")
+                  ", ".join(f"{s} {c:.1f}" for s, c in zip(SHAPES, cpus, strict=True)) + f"; plain mitmdump {plain_per_k:.1f}")
     b.figures.add(f"  of which codex-shim's stream hook, {pacing} (worst shape)", f"{max(hooks):.2f} ms", "<= 8 ms",
-                  max(hooks) <= 8, ", ".join(f"{s} {h:.1f}" for s, h in zip(SHAPES, hooks)))
+                  max(hooks) <= 8, ", ".join(f"{s} {h:.1f}" for s, h in zip(SHAPES, hooks, strict=True)))
     b.budget.check()
 
 

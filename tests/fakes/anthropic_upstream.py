@@ -450,7 +450,8 @@ def _tool_block(tool_id: str, name: str, tool_input: dict[str, Any]) -> list[byt
     args = json.dumps(tool_input)
     pieces = [event("content_block_start", index=-1, content_block={"type": "tool_use", "id": tool_id, "name": name, "input": {}})]
     pieces.append(event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": ""}))
-    pieces += [event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": args[i : i + 5]}) for i in range(0, len(args), 5)]
+    pieces += [event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": args[i : i + 5]}) for i in range(0,
+        len(args), 5)]
     return [*pieces, event("content_block_stop", index=-1)]
 
 

@@ -168,7 +168,8 @@ class ScriptedChatModel:
                 patch = "*** Begin Patch\n*** Add File: hello.txt\n+hello from a BYOK model ✓\n*** End Patch\n"
                 args = json.dumps({"input": patch})
                 name = next(t["function"]["name"] for t in request["tools"] if t["function"]["name"] == "apply_patch")
-                out.append(chunk({"tool_calls": [{"index": 0, "id": f"call_p{self.turn}", "type": "function", "function": {"name": name, "arguments": ""}}]}))
+                out.append(chunk({"tool_calls": [{"index": 0, "id": f"call_p{self.turn}", "type": "function", "function": {"name": name,
+                    "arguments": ""}}]}))
                 out.extend(chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 7]}}]}) for i in range(0, len(args), 7))
                 out.append(chunk(finish="tool_calls"))
                 out.append(chunk(usage=USAGE))

@@ -126,7 +126,8 @@ class NativeOpenAI:
                 return
             ws.receive_data(data)
 
-    def _turn(self, message: dict[str, Any], history: list[dict[str, Any]], last_id: str | None) -> tuple[list[str], list[dict[str, Any]], str | None]:
+    def _turn(self, message: dict[str, Any], history: list[dict[str, Any]], last_id: str | None) -> tuple[list[str], list[dict[str, Any]],
+        str | None]:
         self.ws_messages.append(message)
         if message.get("type") != "response.create":
             return [], history, last_id
@@ -137,7 +138,8 @@ class NativeOpenAI:
             return [json.dumps(error)], history, last_id
         if message.get("previous_response_id"):
             if message["previous_response_id"] != last_id:
-                error = {"type": "error", "status": 400, "error": {"type": "invalid_request_error", "code": "previous_response_not_found", "message": "Previous response not found."}}
+                error = {"type": "error", "status": 400, "error": {"type": "invalid_request_error", "code": "previous_response_not_found",
+                    "message": "Previous response not found."}}
                 return [json.dumps(error)], history, last_id
             request["input"] = history + list(request.get("input") or [])
         if message.get("generate") is False:

@@ -65,7 +65,8 @@ class ScriptedResponsesModel:
         emit("response.created", response={"id": rid, "object": "response", "status": "in_progress", "output": []})
         enc = f"fake-encrypted-{self.turn}"
         self.issued.add(enc)
-        reasoning = {"id": f"rs_{self.turn}", "type": "reasoning", "summary": [{"type": "summary_text", "text": "Planning ✓"}], "encrypted_content": enc}
+        reasoning = {"id": f"rs_{self.turn}", "type": "reasoning", "summary": [{"type": "summary_text", "text": "Planning ✓"}],
+            "encrypted_content": enc}
         emit("response.output_item.added", output_index=0, item={**reasoning, "summary": []})
         emit("response.reasoning_summary_text.delta", item_id=reasoning["id"], output_index=0, summary_index=0, delta="Planning ✓")
         emit("response.output_item.done", output_index=0, item=reasoning)
@@ -82,7 +83,8 @@ class ScriptedResponsesModel:
             names = {t.get("name") for t in request.get("tools") or []}
             name = "exec_command" if "exec_command" in names else "shell_command"
             args = json.dumps({"cmd" if name == "exec_command" else "command": "echo resp-$((6*7))"})
-            call = {"id": f"fc_{self.turn}", "type": "function_call", "status": "completed", "call_id": f"call_r{self.turn}", "name": name, "arguments": args}
+            call = {"id": f"fc_{self.turn}", "type": "function_call", "status": "completed", "call_id": f"call_r{self.turn}", "name": name,
+                "arguments": args}
             emit("response.output_item.added", output_index=1, item={**call, "arguments": "", "status": "in_progress"})
             emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1, delta=args)
             emit("response.output_item.done", output_index=1, item=call)
