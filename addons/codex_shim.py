@@ -41,7 +41,7 @@ addons = [
     Redactor(shim),
     Router(shim, fallbacks, sides),
     fallbacks,
-    WebSocketTurns(shim),
+    WebSocketTurns(shim, sides),
     IdleCutter(shim),
     Catalog(shim),
     DesktopPicker(shim),

@@ -1,9 +1,9 @@
 """One object per turn: what the proxy knows about a Responses call from request to answer.
 
 A `ByokExchange` is opened once, in the request hook, when a call names a BYOK slug, and found
-again by flow id in every later hook: the route, the upstream request, the translator and the
-form Codex wants the answer in (SSE on an HTTP flow, frames on a WebSocket turn, JSON for the
-legacy compact endpoint), the timings and the usage. A `NativeExchange` marks a call that goes
+again by flow id in every later hook: the route, the upstream request, the translator, the
+outlet its answer goes to (shim/outlets.py: SSE on an HTTP flow, frames on a WebSocket turn,
+JSON for the legacy compact endpoint, another call waiting for it), the timings and the usage. A `NativeExchange` marks a call that goes
 to OpenAI untouched, so that its answer is streamed. `Exchanges` keeps them by flow id.
 
 What a user or another addon may read goes on the flow under one key (`METADATA_KEY`); the
@@ -22,9 +22,10 @@ from mitmproxy.addons.clientplayback import ReplayHandler
 from . import compaction
 from .config import ModelRoute
 from .errors import RequestError, ShimError
-from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
+from .event_sinks import EventSink
 from .kept_body import KeptBody
 from .model_profile import ModelProfile
+from .outlets import HttpStream, Outlet
 from .policy import turn_cost
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
@@ -33,35 +34,10 @@ METADATA_KEY = "codex_shim"
 """flow.metadata[METADATA_KEY]: what codex-shim did with a flow (see README, "Flows in mitmweb")."""
 
 
-class Attempt(Protocol):
-    """A fallback plan's try at a turn (shim/addons/fallbacks.py): where its answer goes, and who
-    hears how it went."""
-
-    def sink(self) -> EventSink: ...
-
-    def answered(self, status: int) -> None: ...
-
-    def failed(self, error: ShimError, status: int) -> None: ...
-
-    def broken(self, reason: str) -> None: ...
-
-    def finished(self) -> None: ...
-
-
 class Plan(Protocol):
     def facts(self) -> dict[str, Any]: ...
 
     def cancel(self) -> None: ...
-
-
-class TurnOutlet(Protocol):
-    """Where a WebSocket turn's answer goes: frames on Codex's socket."""
-
-    def send(self, frame: str) -> None: ...
-
-    def error_frame(self, error: ShimError) -> None: ...
-
-    def cut(self) -> bool: ...
 
 
 @dataclass(eq=False)
@@ -74,9 +50,8 @@ class ByokExchange:
     body: dict[str, Any] = field(default_factory=dict)
     """The Responses request as Codex (or a policy) made it: what a corrected retry is built from."""
     compacting: bool = False
-    legacy_compact: bool = False
-    turn: TurnOutlet | None = None
-    attempt: Attempt | None = None
+    outlet: Outlet = field(default_factory=HttpStream)
+    """Where the answer goes, in the form its asker wants (shim/outlets.py)."""
     replay: ReplayHandler | None = None
     """The client replay carrying this call, when codex-shim started it (socket turns, fallbacks)."""
     translator: StreamTranslator | None = None
@@ -97,21 +72,10 @@ class ByokExchange:
     raw: KeptBody | None = None
     halves: http.HTTPFlow | None = None
 
-    @property
-    def output(self) -> str:
-        return "frames" if self.turn is not None else ("json" if self.legacy_compact else "sse")
-
     def new_translator(self) -> StreamTranslator:
-        """The translator for this turn's answer, writing in the form Codex wants it."""
-        if self.turn is not None:
-            self.sink = FrameSink(self.turn.send)
-        elif self.attempt is not None:
-            self.sink = self.attempt.sink()
-        elif self.legacy_compact:
-            self.sink = JSONSink()
-        else:
-            self.sink = SSESink()
-        self.translator = self.upstream.new_translator(self.sink, anonymous=self.turn is not None)
+        """The translator for this turn's answer, writing into its outlet's sink."""
+        self.sink = self.outlet.sink()
+        self.translator = self.upstream.new_translator(self.sink, anonymous=self.outlet.anonymous)
         return self.translator
 
     def upstream_answered(self) -> None:
@@ -122,13 +86,10 @@ class ByokExchange:
         self.last_upstream_activity = None
 
     def fail(self, error: ShimError) -> bytes:
-        """End the turn with `error` in its output form; SSE bytes for an HTTP flow (b"" else).
+        """End the answer with response.failed; SSE bytes for an SSE sink (b"" for the others).
 
-        A turn that already streamed continues its own numbering; one that did not gets a whole
+        An answer that already streamed continues its own numbering; one that did not gets a whole
         failed answer of its own."""
-        if self.turn is not None and not error.as_stream:
-            self.turn.error_frame(error)
-            return b""
         translator = self.translator or self.new_translator()
         return translator.fail(error.code, error.message)
 
@@ -140,7 +101,7 @@ class ByokExchange:
             "provider": self.route.provider,
             "upstream": self.upstream.url,
             "upstream_model": self.route.upstream_name,
-            "output": self.output,
+            "output": self.outlet.name,
         }
         if self.compacting:
             facts["compaction"] = True
@@ -214,9 +175,7 @@ def open_exchange(
     body: dict[str, Any],
     route: ModelRoute,
     *,
-    legacy_compact: bool = False,
-    turn: TurnOutlet | None = None,
-    attempt: Attempt | None = None,
+    outlet: Outlet | None = None,
     profile: ModelProfile | None = None,
 ) -> ByokExchange:
     """The provider's request for a Responses request `body`, shaped by the model's `profile`
@@ -236,8 +195,7 @@ def open_exchange(
     upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile)
     if compacting:
         upstream = compaction.wrap(upstream)
-    return ByokExchange(route, upstream, profile=profile, body=body, compacting=compacting, legacy_compact=legacy_compact,
-                        turn=turn, attempt=attempt)
+    return ByokExchange(route, upstream, profile=profile, body=body, compacting=compacting, outlet=outlet or HttpStream())
 
 
 def legacy_compact_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import wsproto
 import wsproto.events as ws_events
+from mitmproxy import io
 
 from tests.fakes.chat_upstream import API_KEY, chunk, sse
 from tests.fakes.http_server import FakeServer, Reply
@@ -77,7 +78,8 @@ def test_prewarm_streaming_and_hanging_up_on_a_native_socket(tmp_path: Path) -> 
 
     with NativeOpenAI() as native, FakeServer(slow_provider) as upstream:
         routes = [{"model": "byok-slow", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1", "api_key": API_KEY}]
-        with Mitmdump(tmp_path, routes, ["--set", f"codex_shim_hosts=127.0.0.1:{native.port}"]) as proxy:
+        saved = tmp_path / "flows.mitm"
+        with Mitmdump(tmp_path, routes, ["--set", f"codex_shim_hosts=127.0.0.1:{native.port}", "-w", str(saved)]) as proxy:
             client = Socket(proxy, native.port)
             client.send({"type": "response.create", "model": "byok-slow", "generate": False, "input": []})
             prewarm = client.frames_until(lambda f: f["type"] == "response.completed")
@@ -93,6 +95,9 @@ def test_prewarm_streaming_and_hanging_up_on_a_native_socket(tmp_path: Path) -> 
             assert abandoned.wait(10), "the provider kept streaming after the socket closed"
     assert native.ws_messages == []  # neither BYOK message reached OpenAI
     assert len(upstream.requests) == 1
+    with saved.open("rb") as file:  # the socket turn's provider call is a BYOK flow like any other
+        (call,) = [f for f in io.FlowReader(file).stream() if f.metadata.get("codex_shim", {}).get("route") == "byok-slow"]
+    assert call.marked and call.metadata["codex_shim"]["output"] == "frames" and call.request.path == "/v1/chat/completions"
 
 
 def test_an_incremental_byok_turn_is_refused_rather_than_answered_without_history(tmp_path: Path) -> None:

@@ -20,16 +20,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mitmproxy import connection, ctx, http
+from mitmproxy import ctx, http
 
 from ..answers import SSE_TYPE
 from ..breaker import CircuitBreaker
+from ..byok_call import new_call_flow, start_byok_call
 from ..config import ModelRoute
 from ..errors import RequestError, ShimError
 from ..event_sinks import EventSink, SSESink
-from ..exchange import METADATA_KEY, ByokExchange, RelayedExchange, open_exchange
+from ..exchange import METADATA_KEY, ByokExchange, RelayedExchange
 from ..relay import Relay, RelayResponse
-from ..replays import cancel_replay, start_replay
+from ..replays import cancel_replay
 from ..responses_stream import ResponseStream
 from ..state import Shim
 from .both_sides import CHAT_MARKER, MARKERS, BothSides, codex_request_copy
@@ -73,7 +74,14 @@ class RelaySink(SSESink):
 
 
 class Attempt:
-    """One route's try at a turn: what its exchange reports to the plan."""
+    """One route's try at a turn: the outlet of its exchange (shim/outlets.py), which writes into
+    the relay while it serves the turn and tells the plan how the try went."""
+
+    name = "sse"
+    anonymous = False
+    reports_outcome = False  # the Codex flow the relay answers reports the turn
+    answers_on_flow = False
+    streams = True
 
     def __init__(self, plan: FallbackPlan, route: ModelRoute) -> None:
         self.plan = plan
@@ -90,18 +98,19 @@ class Attempt:
         if not self.over and 200 <= status < 300:
             self.plan.accepted(self)
 
-    def failed(self, error: ShimError, status: int) -> None:
+    def deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
+        if not self.over:  # its events went into the relay as they were written
+            self.plan.finished(self)
+
+    def deliver_error(self, flow: http.HTTPFlow, exchange: ByokExchange, error: ShimError) -> None:
         if not self.over:
+            status = flow.response.status_code if flow.response else 502
             self.plan.attempt_failed(self, error, retry=status in RETRYABLE_STATUSES)
 
-    def broken(self, reason: str) -> None:
+    def broken(self, flow: http.HTTPFlow, exchange: ByokExchange, reason: str) -> None:
         if not self.over:
             error = ShimError(502, "upstream_connection_error", f"codex-shim: {self.route.provider} for {self.route.model} failed: {reason}")
             self.plan.attempt_failed(self, error, retry=True)
-
-    def finished(self) -> None:
-        if not self.over:
-            self.plan.finished(self)
 
 
 class FallbackPlan:
@@ -172,24 +181,11 @@ class FallbackPlan:
         self._give_up()
 
     def _start(self, attempt: Attempt) -> None:
-        exchange = open_exchange(self.body, attempt.route, attempt=attempt, profile=self.addon.shim.profiles.of(attempt.route))
-        exchange.notes = {**self.notes, "attempt_for": self.requested}
-        upstream = http.HTTPFlow(self.client_conn, connection.Server(address=None))
-        upstream.request = self.template.copy()
-        if self.addon.sides is not None:
-            self.addon.sides.opened(upstream, exchange)
-        from .router import send_upstream  # the one place a flow becomes a provider request
-
-        send_upstream(upstream, exchange)
+        upstream = new_call_flow(self.template, self.client_conn)
+        attempt.flow = upstream
+        attempt.exchange = start_byok_call(self.addon.shim, upstream, self.body, attempt.route, attempt, sides=self.addon.sides,
+                                           notes={**self.notes, "attempt_for": self.requested}, replay=self.addon.tasks)
         upstream.comment += f" (for {self.requested}, attempt {len(self.outcomes) + 1})"
-        upstream.server_conn.address = (upstream.request.host, upstream.request.port)
-        attempt.flow, attempt.exchange = upstream, exchange
-        self.addon.shim.exchanges.open(upstream, exchange)
-        try:
-            exchange.replay = start_replay(upstream, self.addon.tasks)
-        except Exception:
-            self.addon.shim.exchanges.close(upstream)
-            raise
         limit = self.addon.first_byte_timeout
         if limit > 0 and self.remaining:  # the last route gets all the time it needs
             self._timer = asyncio.get_running_loop().call_later(limit, self._timed_out, attempt, limit)
@@ -335,7 +331,7 @@ class Fallbacks:
         plan = FallbackPlan(self, flow, body, routes, notes or {})
         relayed = RelayedExchange(plan, codex_request_copy(flow.request))
         path = plan.path = self.relay.register(plan.serve)
-        req = flow.request = flow.request.copy()  # a copy, as send_upstream does, and for the same reason
+        req = flow.request = flow.request.copy()  # a copy, as byok_call.send_upstream does, and for the same reason
         req.url = f"http://127.0.0.1:{self.relay.port}{path}"
         req.headers = http.Headers(host=f"127.0.0.1:{self.relay.port}", content_type="application/json")
         req.content = b""  # the plan holds the request; a body the relay never reads would reset its answer

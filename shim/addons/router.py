@@ -16,21 +16,20 @@ import time
 import traceback
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from mitmproxy import connection, ctx, http
+from mitmproxy import ctx, http
 from mitmproxy.addonmanager import traverse
 
 from .. import native_history
-from ..answers import error_response, failed_stream, failed_stream_response, sse_response
+from ..answers import error_response, failed_stream
+from ..byok_call import new_call_flow, start_byok_call
 from ..config import RouteTable
 from ..corrected_retry import CollectedAnswer
 from ..corrections import Correction, correction_for, refusal_message
 from ..errors import RequestError, ShimError, from_upstream
-from ..event_sinks import JSONSink
 from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
+from ..outlets import HttpStream, LegacyCompact
 from ..policy import CodexShimOutcomeHook, CodexShimTurnHook, Turn
-from ..replays import start_replay
 from ..rules import route_by_rules
 from ..state import Shim
 from ..turn_kinds import estimate_input_tokens, turn_kinds
@@ -75,26 +74,6 @@ def outcome(flow: http.HTTPFlow, facts: dict[str, Any]) -> None:
     """Tell policy addons how a turn ended (shim/policy.py)."""
     if listens("codex_shim_outcome"):
         ctx.master.addons.trigger(CodexShimOutcomeHook(flow, facts))
-
-
-def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
-    """Rewrite `flow`'s request into the provider's: nothing of Codex's (auth, cookies, ids) survives."""
-    upstream = exchange.upstream
-    # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
-    # so any string (a lone surrogate too) makes valid JSON.
-    content = json.dumps(upstream.body).encode()
-    # Rewrite a copy: mitmproxy's connection to Codex holds the original request and reads its
-    # headers (a `connection: close`) when the answer is done (the twin of the response copy).
-    req = flow.request = flow.request.copy()
-    req.method = "POST"
-    req.url = upstream.url
-    fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
-    fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() != "host"]
-    req.headers = http.Headers(fields)
-    req.content = content
-    flow.metadata[METADATA_KEY] = exchange.facts()
-    route = exchange.route
-    flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"
 
 
 def decide_turn(
@@ -185,13 +164,9 @@ class Router:
             return
         if not legacy and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
             return  # served by the first of its routes that answers
-        try:
-            profile = self.shim.profiles.of(route)  # inside: whatever fails here is answered, not raised
-            exchange = open_exchange(legacy_compact_body(body) if legacy else body, route, legacy_compact=legacy, profile=profile)
-            exchange.notes = notes
-            if self.sides is not None:
-                self.sides.opened(flow, exchange)
-            send_upstream(flow, exchange)
+        try:  # whatever fails in here is answered, not raised
+            outlet = LegacyCompact() if legacy else HttpStream()
+            start_byok_call(self.shim, flow, legacy_compact_body(body) if legacy else body, route, outlet, sides=self.sides, notes=notes)
         except RequestError as exc:
             self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, legacy)
             return
@@ -199,8 +174,6 @@ class Router:
             log.exception("codex-shim: failed to translate a request")
             flow.metadata[METADATA_KEY] = {"route": route.model, "traceback": traceback.format_exc()}
             self._refuse(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"), route.model, legacy)
-            return
-        self.shim.exchanges.open(flow, exchange)
 
     def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None, notes: dict[str, Any]) -> None:
         exchange = NativeExchange(model)
@@ -237,10 +210,9 @@ class Router:
         if exchange is None:
             return
         exchange.upstream_answered()
-        if exchange.attempt is not None:
-            exchange.attempt.answered(resp.status_code)
+        exchange.outlet.answered(resp.status_code)
         is_sse = "text/event-stream" in resp.headers.get("content-type", "")
-        if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or exchange.legacy_compact:
+        if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or not exchange.outlet.streams:
             return  # read whole in `response`
         translator = exchange.new_translator()
         exchange.provider_answer = resp
@@ -290,18 +262,18 @@ class Router:
         served_by = exchange
         try:
             fix = None if exchange.streamed else self._correction(exchange, flow.response)
-            if fix is not None and exchange.attempt is None and exchange.turn is None:
+            if fix is not None and exchange.outlet.answers_on_flow:
                 served_by = await self._retry_corrected(flow, exchange, fix)
             elif not exchange.streamed:
                 if fix is not None:  # a fallback attempt or a socket turn: corrected from the next turn on
                     self.shim.profiles.learn(exchange.route, fix.changes, fix.why)
                     log.warning(f"codex-shim ({exchange.route.model}): {exchange.route.provider} refused {fix.why}; corrected from the next turn on")
                 self._answer_whole(flow, exchange, flow.response)
-            elif exchange.attempt is not None:
-                exchange.attempt.finished()
+            else:
+                exchange.outlet.deliver(flow, exchange, b"")  # streamed: it went out as it was translated
         finally:
             flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), **served_by.facts()}
-            if exchange.attempt is None:
+            if exchange.outlet.reports_outcome:
                 outcome(flow, flow.metadata[METADATA_KEY])
             if self.sides is not None:
                 self.sides.closed(flow, exchange, provider_answer)
@@ -315,7 +287,7 @@ class Router:
             return None
         corrected = replace(exchange.profile, **fix.changes)
         try:
-            body = open_exchange(exchange.body, exchange.route, legacy_compact=exchange.legacy_compact, profile=corrected).upstream.body
+            body = open_exchange(exchange.body, exchange.route, profile=corrected).upstream.body
         except RequestError:
             return None
         return fix if body != exchange.upstream.body else None
@@ -325,31 +297,21 @@ class Router:
         route = exchange.route
         self.shim.profiles.learn(route, fix.changes, fix.why)
         log.warning(f"codex-shim ({route.model}): {route.provider} refused {fix.why}; sending the turn once more, corrected")
-        collected = CollectedAnswer(exchange.legacy_compact)
-        retry = open_exchange(exchange.body, route, legacy_compact=exchange.legacy_compact, attempt=collected,
-                              profile=self.shim.profiles.of(route))
-        retry.notes = exchange.notes = {**exchange.notes, "corrected": fix.why}
-        upstream = http.HTTPFlow(flow.client_conn, connection.Server(address=None))
-        upstream.request = flow.request.copy()
-        if self.sides is not None:
-            self.sides.opened(upstream, retry)
-        send_upstream(upstream, retry)
-        upstream.comment += f" (corrected retry: {fix.why})"
-        upstream.server_conn.address = (upstream.request.host, upstream.request.port)
-        self.shim.exchanges.open(upstream, retry)
+        collected = CollectedAnswer(exchange.outlet)
+        notes = exchange.notes = {**exchange.notes, "corrected": fix.why}
+        call = new_call_flow(flow.request, flow.client_conn)
         try:
-            retry.replay = start_replay(upstream, self._tasks)
-        except Exception as exc:
-            self.shim.exchanges.close(upstream)
-            collected.broken(repr(exc))
+            retry = start_byok_call(self.shim, call, exchange.body, route, collected, sides=self.sides, notes=notes, replay=self._tasks)
+        except Exception as exc:  # noqa: BLE001 - the refusal then stands, with why the retry could not go
+            log.exception("codex-shim: could not send the corrected retry")
+            self._deliver_error(flow, exchange, ShimError(502, "upstream_connection_error", f"codex-shim: the corrected retry failed: {exc!r}"))
+            return exchange
+        call.comment += f" (corrected retry: {fix.why})"
         await collected.done.wait()
         if collected.error is not None:
             self._deliver_error(flow, exchange, collected.error)
-        elif isinstance(collected.events, JSONSink):
-            status, body = collected.events.answer()
-            flow.response = http.Response.make(status, body, {"content-type": "application/json"})
         else:
-            flow.response = sse_response(bytes(collected.events.collected))
+            exchange.outlet.deliver(flow, exchange, collected.events())
         return retry
 
     def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
@@ -377,28 +339,11 @@ class Router:
         self._deliver_error(flow, exchange, error)
 
     def _deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
-        if exchange.attempt is not None:
-            exchange.attempt.finished()  # its events went into the relay as they were written
-            return
-        if exchange.turn is not None:
-            return  # the frames went out as they were written
-        if isinstance(exchange.sink, JSONSink):
-            status, body = exchange.sink.answer()
-            flow.response = http.Response.make(status, body, {"content-type": "application/json"})
-            return
-        flow.response = sse_response(events)
+        exchange.outlet.deliver(flow, exchange, events)
 
     def _deliver_error(self, flow: http.HTTPFlow, exchange: ByokExchange, error: ShimError) -> None:
         flow.metadata.setdefault(METADATA_KEY, {})["error"] = error.message
-        if exchange.attempt is not None:
-            exchange.attempt.failed(error, flow.response.status_code if flow.response else 502)
-        elif exchange.turn is not None:
-            exchange.fail(error)
-        elif error.as_stream and not exchange.legacy_compact:
-            exchange.translator = None  # whatever was read of a bad answer is not Codex's stream
-            flow.response = failed_stream_response(error, exchange.fail(error))
-        else:
-            flow.response = error_response(error)
+        exchange.outlet.deliver_error(flow, exchange, error)
 
     def error(self, flow: http.HTTPFlow) -> None:
         exchange = self.shim.exchanges.close(flow)
@@ -412,11 +357,8 @@ class Router:
         exchange.ended()
         reason = flow.error.msg if flow.error else "connection lost"
         flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), "error": reason}
-        if exchange.attempt is None:
+        if exchange.outlet.reports_outcome:
             outcome(flow, flow.metadata[METADATA_KEY])
         if self.sides is not None:
             self.sides.closed(flow, exchange, exchange.provider_answer)
-        if exchange.attempt is not None:
-            exchange.attempt.broken(reason)
-        elif exchange.turn is not None:  # an HTTP flow's stream just breaks: Codex retries
-            exchange.fail(ShimError(502, "upstream_connection_error", f"codex-shim: the provider at {flow.request.pretty_host} failed: {reason}"))
+        exchange.outlet.broken(flow, exchange, reason)

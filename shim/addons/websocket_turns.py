@@ -26,18 +26,21 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from mitmproxy import connection, ctx, http
+from mitmproxy import ctx, http
 from mitmproxy.addons.clientplayback import ReplayHandler
 
 from .. import native_history
+from ..byok_call import new_call_flow, start_byok_call
 from ..config import ModelRoute
 from ..errors import RequestError, ShimError
 from ..event_sinks import FrameSink
-from ..exchange import METADATA_KEY, open_exchange
-from ..replays import cancel_replay, start_replay
+from ..exchange import METADATA_KEY
+from ..outlets import SocketFrames
+from ..replays import cancel_replay
 from ..responses_stream import ResponseStream
 from ..state import Shim
-from .router import decide_turn, is_responses_path, send_upstream, turn_model, unknown_route
+from .both_sides import BothSides
+from .router import decide_turn, is_responses_path, turn_model, unknown_route
 
 log = logging.getLogger("codex_shim")
 
@@ -90,8 +93,9 @@ def wants_https(model: str | None, routes: dict[str, ModelRoute]) -> bool:
 class WebSocketTurns:
     """Answers BYOK upgrades with 426 and serves BYOK turns on sockets opened for native models."""
 
-    def __init__(self, shim: Shim) -> None:
+    def __init__(self, shim: Shim, sides: BothSides | None = None) -> None:
         self.shim = shim
+        self.sides = sides  # a socket turn's two sides in mitmweb, as any BYOK turn's
         self._tasks: set[asyncio.Task[None]] = set()
         self._sockets: dict[str, NativeSocket] = {}
 
@@ -179,27 +183,18 @@ class WebSocketTurns:
             return
         body = {k: v for k, v in data.items() if k not in ("type", "previous_response_id", "generate")}
         body["stream"] = True
-        upstream = http.HTTPFlow(flow.client_conn, connection.Server(address=None))
-        upstream.request = flow.request.copy()
+        upstream = new_call_flow(flow.request, flow.client_conn)
         try:
-            exchange = open_exchange(body, route, turn=turn, profile=self.shim.profiles.of(route))
-            send_upstream(upstream, exchange)
+            exchange = start_byok_call(self.shim, upstream, body, route, SocketFrames(turn), sides=self.sides,
+                                       replay=self._tasks, then=lambda: _finished(socket, turn))
         except RequestError as exc:
             turn.error_frame(ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"))
             return
         except Exception as exc:
-            log.exception("codex-shim: failed to translate a WebSocket turn")
-            turn.error_frame(ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
+            log.exception("codex-shim: failed to start a WebSocket turn")
+            turn.error_frame(ShimError(502, "upstream_connection_error", f"codex-shim ({route.model}): could not reach the provider: {exc!r}"))
             return
-        upstream.server_conn.address = (upstream.request.host, upstream.request.port)
-        self.shim.exchanges.open(upstream, exchange)
-        try:
-            turn.handler = exchange.replay = start_replay(upstream, self._tasks, then=lambda: _finished(socket, turn))
-        except Exception as exc:
-            log.exception("codex-shim: could not start a WebSocket turn's upstream call")
-            self.shim.exchanges.close(upstream)
-            exchange.fail(ShimError(502, "upstream_connection_error", f"codex-shim ({route.model}): could not reach the provider: {exc!r}"))
-            return
+        turn.handler = exchange.replay
 
 
 def _finished(socket: NativeSocket, turn: SocketTurn) -> None:
