@@ -36,6 +36,7 @@ profiles = ModelProfiles(shim)
 addons = [
     profiles,  # before RoutesFile: its option is parsed before the first routes arrive
     RoutesFile(shim, profiles),
+    DesktopPicker(shim),  # before Scope: it says which extra host Scope lets through
     Scope(shim),
     ListenGuard(),
     Redactor(shim),
@@ -44,7 +45,6 @@ addons = [
     WebSocketTurns(shim, sides),
     IdleCutter(shim),
     Catalog(shim),
-    DesktopPicker(shim),
     Spend(),
     sides,
     ContentViews(),

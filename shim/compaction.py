@@ -9,7 +9,7 @@ and on later requests the item is expanded back into a message the provider unde
 Compaction items another provider made (OpenAI's are encrypted) are dropped, as before.
 
 The compaction answer is a wrapper: `wrap` gives the upstream request a reader whose writer
-(`CompactionStream`) keeps the text and writes the compaction item through the one builder.
+(`CompactionStream`) keeps the text and writes the compaction item through the one stream.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from . import carrier
 from .providers.base import UpstreamRequest
-from .responses_stream import ResponseStream
+from .responses_stream import FilteringWriter, ResponseStream
 
 CARRIER_KIND = "compaction"
 
@@ -82,21 +82,14 @@ def wrap(upstream: UpstreamRequest) -> UpstreamRequest:
     return upstream.with_reader(wrap_writer=CompactionStream)
 
 
-class CompactionStream:
-    """Stands between a provider's event mapper and the builder: the answer's text becomes one
-    compaction item; reasoning and tool calls are not part of a compaction answer."""
+class CompactionStream(FilteringWriter):
+    """Stands between a provider's event mapper and the stream: the answer's text becomes one
+    compaction item; reasoning and tool calls are not part of a compaction answer (dropped)."""
 
     def __init__(self, stream: ResponseStream) -> None:
-        self.stream = stream
+        super().__init__(stream)
         self.deltas: list[str] = []
         self.finished_text: list[str] = []  # from message items, for upstreams that send no deltas
-
-    @property
-    def finished(self) -> bool:
-        return self.stream.finished
-
-    def start(self) -> None:
-        self.stream.start()
 
     def relaying(self) -> None:
         """A relayed upstream announces its own answer; the compaction answer is ours."""
@@ -104,33 +97,6 @@ class CompactionStream:
     def text_delta(self, text: str) -> None:
         self.stream.start()
         self.deltas.append(text)
-
-    def reasoning_delta(self, text: str) -> None: ...
-
-    def reasoning_done(self, encrypted_content: str | None = None) -> None: ...
-
-    def opaque_reasoning(self, encrypted_content: str) -> None: ...
-
-    def tool_call(self, key: object, *, call_id: str | None = None, name: str | None = None, arguments: str = "") -> None: ...
-
-    def finish_tool_call(self, key: object) -> None: ...
-
-    def search_started(self, key: object) -> None: ...
-
-    def search_done(self, key: object, *, query: str, sources: list[str], status: str = "completed") -> None: ...
-
-    def text_offset(self) -> int:
-        return 0
-
-    def annotate(self, annotations: list[dict[str, Any]]) -> None: ...
-
-    def abandon_tool_call(self, key: object) -> None: ...
-
-    def set_usage(self, **counts: int | None) -> None:
-        self.stream.set_usage(**counts)
-
-    def fail(self, code: str, message: str) -> None:
-        self.stream.fail(code, message)
 
     def complete(self, incomplete_reason: str | None = None) -> None:
         if incomplete_reason:  # a cut-off summary is no summary: nothing is kept

@@ -26,7 +26,6 @@ from .event_sinks import EventSink
 from .kept_body import KeptBody
 from .model_profile import ModelProfile
 from .outlets import HttpStream, Outlet
-from .policy import turn_cost
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
 
@@ -115,11 +114,12 @@ class ByokExchange:
         if self.ended_at is not None:
             facts["duration_s"] = round(self.ended_at - self.opened_at, 4)
         if self.translator is not None and self.translator.stream.started:
-            facts["usage"] = usage = self.translator.stream.usage.as_json()
-            if searches := self.translator.stream.usage.web_search_requests:
-                facts["web_search_requests"] = usage["web_search_requests"] = searches
+            usage = self.translator.stream.usage
+            facts["usage"] = usage.as_json()
+            if usage.web_search_requests:
+                facts["web_search_requests"] = facts["usage"]["web_search_requests"] = usage.web_search_requests
             if self.profile.prices is not None:
-                facts["cost"] = round(turn_cost(usage, self.profile.prices), 9)
+                facts["cost"] = round(usage.cost(self.profile.prices), 9)
                 facts["priced_by"] = self.profile.price_source
             if self.translator.stream.abandoned_tool_calls:  # cut off by the output limit, not run
                 facts["dropped_tool_calls"] = self.translator.stream.abandoned_tool_calls
@@ -128,10 +128,8 @@ class ByokExchange:
 
 @dataclass(eq=False)
 class NativeExchange:
-    """A Responses call for an OpenAI model: passed through, its answer streamed as it comes."""
-
-    model: str | None
-    scrubbed: bool = False
+    """A Responses call for an OpenAI model: passed through, its answer streamed as it comes
+    (what was done to it is on the flow, under METADATA_KEY)."""
 
 
 @dataclass(eq=False)

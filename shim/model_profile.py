@@ -44,6 +44,12 @@ class ModelProfile:
     """Tools the model runs at its provider: "web_search", "code_execution" (Anthropic), "openrouter:web_search"."""
     prices: Prices | None = None
     price_source: str | None = None
+    max_tokens_field: str = "max_tokens"
+    """Chat routes: the request field for the output limit (OpenAI's API: max_completion_tokens)."""
+    prompt_cache_key: bool = False
+    """Chat routes: the API takes Codex's prompt_cache_key (OpenAI's does)."""
+    system_anywhere: bool = False
+    """Chat routes: a system message may come after the first turn (many chat templates refuse it)."""
     corrected: tuple[str, ...] = ()
     """What the provider's own refusals taught this run (shim/corrections.py), for the route table."""
 
@@ -52,9 +58,11 @@ class ModelProfile:
         return nearest_effort(asked, self.efforts or ())
 
     def filled_from(self, fallback: ModelProfile) -> ModelProfile:
-        """This profile, with what it leaves unsaid (None) taken from `fallback`."""
+        """This profile (a model's published data), with what it leaves unsaid (None) taken from
+        `fallback`, and the route API's own ways (field names, what it accepts) from it always."""
         changes = {name: getattr(fallback, name) for name in _FILLABLE if getattr(self, name) is None}
-        return replace(self, **changes) if changes else self
+        changes.update({name: getattr(fallback, name) for name in _API_WAYS})
+        return replace(self, **changes)
 
     def with_route_overrides(self, route: ModelRoute) -> ModelProfile:
         """models.json fields win over the provider's data (README, "Model profiles")."""
@@ -74,6 +82,7 @@ class ModelProfile:
         return replace(self, **changes) if changes else self
 
 
+_API_WAYS = ("max_tokens_field", "prompt_cache_key", "system_anywhere")
 _FILLABLE = ("context_window", "max_output_tokens", "thinking", "efforts", "effort_param", "image_input", "pdf_input",
              "structured_outputs", "prices", "price_source")
 

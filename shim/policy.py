@@ -48,18 +48,3 @@ class CodexShimOutcomeHook(hooks.Hook):
     name: ClassVar[str] = "codex_shim_outcome"
     flow: http.HTTPFlow
     outcome: dict[str, Any]
-
-
-def turn_cost(usage: dict[str, Any], prices: Any) -> float:
-    """What a turn cost at a route's prices (per million tokens): cache reads and cache writes at
-    their own prices where given, the rest of the input at the input price, output at the output
-    price, and the provider's own web searches (`web_search_requests`) per 1,000."""
-    details = usage.get("input_tokens_details") or {}
-    cached = int(details.get("cached_tokens") or 0)
-    written = int(details.get("cache_write_tokens") or 0) if prices.cache_write is not None else 0
-    fresh = max(0, int(usage.get("input_tokens") or 0) - cached - written)
-    cached_price = prices.cached_input if prices.cached_input is not None else prices.input
-    written_cost = written * prices.cache_write if written else 0.0
-    tokens = float(fresh * prices.input + cached * cached_price + written_cost + int(usage.get("output_tokens") or 0) * prices.output) / 1e6
-    searches = int(usage.get("web_search_requests") or 0)
-    return tokens + (searches * prices.web_search / 1000 if searches and prices.web_search is not None else 0.0)

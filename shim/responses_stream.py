@@ -2,7 +2,7 @@
 
 Provider event mappers call `text_delta`, `reasoning_delta` / `reasoning_done` /
 `opaque_reasoning`, `tool_call` / `finish_tool_call`, `set_usage`, then `complete` or `fail`;
-this builder owns sequence numbers, output indexes, item ids, the added/done pairs and the final
+the stream (the event writer) owns sequence numbers, output indexes, item ids, the added/done pairs and the final
 `response.completed` Codex insists on. Each event's JSON is rendered once, as it happens, and
 handed to an output sink (SSE bytes, WebSocket frames or a JSON body: see event_sinks), so
 nothing waits for the whole answer and nobody decodes what was written. An upstream that
@@ -41,12 +41,19 @@ def _delta_prefix(sink: EventSink, event_type: str, item_id: str, output_index: 
     return sink.framing(event_type)[0] + head.encode()
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
 @dataclass(slots=True)
 class Usage:
+    """A turn's token counts, from the translator to the flow's facts, the cost and the spend table.
+    `input_tokens` includes the cached and cache-written ones, `output_tokens` the reasoning ones."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
@@ -54,6 +61,30 @@ class Usage:
     reasoning_tokens: int = 0
     web_search_requests: int = 0
     """Searches the provider ran (billed per search); not part of the Responses usage object."""
+
+    @classmethod
+    def from_json(cls, usage: Any) -> Usage:
+        """The counts of a usage object as `as_json` writes it (what a flow's facts hold); missing or
+        odd values count as 0."""
+        usage = usage if isinstance(usage, dict) else {}
+        inputs = usage.get("input_tokens_details") if isinstance(usage.get("input_tokens_details"), dict) else {}
+        outputs = usage.get("output_tokens_details") if isinstance(usage.get("output_tokens_details"), dict) else {}
+        return cls(_count(usage.get("input_tokens")), _count(usage.get("output_tokens")), _count(inputs.get("cached_tokens")),
+                   _count(inputs.get("cache_write_tokens")), _count(outputs.get("reasoning_tokens")),
+                   _count(usage.get("web_search_requests")))
+
+    def cost(self, prices: Any) -> float:
+        """What these tokens (and searches) cost at a route's prices (shim/config.Prices, per million
+        tokens; searches per 1,000): cache reads and writes at their own prices where given, the rest
+        of the input at the input price."""
+        written = self.cache_write_tokens if prices.cache_write is not None else 0
+        fresh = max(0, self.input_tokens - self.cached_tokens - written)
+        cached_price = prices.cached_input if prices.cached_input is not None else prices.input
+        tokens = fresh * prices.input + self.cached_tokens * cached_price + self.output_tokens * prices.output
+        if written:
+            tokens += written * prices.cache_write
+        searches = self.web_search_requests * prices.web_search / 1000 if prices.web_search is not None else 0.0
+        return float(tokens) / 1e6 + searches
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,10 +135,15 @@ class _ToolCall:
 
 
 class EventWriter(Protocol):
-    """What a provider's event mapper may call: `ResponseStream`, or a wrapper around one that
-    reshapes the answer (compaction)."""
+    """The event writer: what a provider's event mapper calls. `ResponseStream` is one; a writer in
+    front of one that reshapes the answer (compaction) is another, and `stream` is where either
+    ends."""
 
-    finished: bool
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def stream(self) -> ResponseStream: ...
 
     def start(self) -> None: ...
 
@@ -153,6 +189,70 @@ class EventWriter(Protocol):
     def fail(self, code: str, message: str) -> None: ...
 
 
+class FilteringWriter:
+    """An event writer in front of a `ResponseStream` for an answer of another shape: the answer's
+    frame (start, usage, completion, failure) passes on; every item the mapper writes is dropped
+    unless a subclass keeps it (shim/compaction.py keeps the text)."""
+
+    def __init__(self, stream: ResponseStream) -> None:
+        self.stream = stream
+
+    @property
+    def finished(self) -> bool:
+        return self.stream.finished
+
+    def start(self) -> None:
+        self.stream.start()
+
+    def relaying(self) -> None:
+        pass
+
+    def relay(self, event_type: str, data: str, event: dict[str, Any] | None = None, sequence: int | None = None) -> None:
+        pass
+
+    def text_delta(self, text: str) -> None:
+        pass
+
+    def reasoning_delta(self, text: str) -> None:
+        pass
+
+    def reasoning_done(self, encrypted_content: str | None = None) -> None:
+        pass
+
+    def opaque_reasoning(self, encrypted_content: str) -> None:
+        pass
+
+    def tool_call(self, key: object, *, call_id: str | None = None, name: str | None = None, arguments: str = "") -> None:
+        pass
+
+    def finish_tool_call(self, key: object) -> None:
+        pass
+
+    def abandon_tool_call(self, key: object) -> None:
+        pass
+
+    def search_started(self, key: object) -> None:
+        pass
+
+    def search_done(self, key: object, *, query: str, sources: list[str], status: str = "completed") -> None:
+        pass
+
+    def text_offset(self) -> int:
+        return 0
+
+    def annotate(self, annotations: list[dict[str, Any]]) -> None:
+        pass
+
+    def set_usage(self, **counts: int | None) -> None:
+        self.stream.set_usage(**counts)
+
+    def complete(self, incomplete_reason: str | None = None) -> None:
+        self.stream.complete(incomplete_reason)
+
+    def fail(self, code: str, message: str) -> None:
+        self.stream.fail(code, message)
+
+
 class ResponseStream:
     """Writes the Responses events of one upstream answer into one sink.
 
@@ -190,6 +290,11 @@ class ResponseStream:
         self.first_delta_at: float | None = None  # when the model's first text, reasoning or call came
         self.started = False
         self.finished = False
+
+    @property
+    def stream(self) -> ResponseStream:
+        """The stream the events end in: this one."""
+        return self
 
     # -- the provider-facing API ------------------------------------------------------------
 

@@ -8,10 +8,11 @@ Scope the hosts, the Router and WebSocketTurns the exchanges, ModelProfiles the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mitmproxy import http
 
-from .config import RouteTable
+from .config import RouteTable, config_path
 from .exchange import Exchanges
 from .profiles import Profiles
 
@@ -23,6 +24,11 @@ class Shim:
     routes: RouteTable = field(default_factory=RouteTable)
     hosts: frozenset[str] = frozenset()
     exchanges: Exchanges = field(default_factory=Exchanges)
+    config_path: Path = field(default_factory=lambda: config_path(""))
+    """models.json (RoutesFile owns it: codex_shim_config, else $CODEX_SHIM_CONFIG, else the default);
+    caches are kept next to it."""
+    picker_hosts: frozenset[str] = frozenset()
+    """Hosts decrypted for Codex Desktop's picker beyond `hosts` (DesktopPicker owns it, Scope reads it)."""
     profiles: Profiles = field(default_factory=Profiles)
     """What each route's model takes (shim/profiles.py); ModelProfiles keeps it current."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import urllib.error
 import urllib.request
@@ -263,13 +262,6 @@ def _best_list(
     if models := cached.get(provider.name):
         return CACHED, models
     return BUILT_IN, provider.built_in
-
-
-def routes_from_environment(
-    environ: Mapping[str, str] = os.environ, local_models: Callable[[], list[str]] = ollama_models
-) -> dict[str, ModelRoute]:
-    """The routes as they stand before any list is fetched or cached: the built-in lists."""
-    return environment_routes(environ, local_models()).routes
 
 
 def read_cache(path: Path) -> dict[str, list[ModelInfo]]:

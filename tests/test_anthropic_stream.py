@@ -40,8 +40,8 @@ def names() -> ToolNames:
 
 def translate(chunks: list[bytes], table: ToolNames | None = None) -> list[dict[str, Any]]:
     """Feed chunks through a fresh translator (then end of stream); the events, SDK- and grammar-checked."""
-    builder = ResponseStream("claude-slug", tool_names=table or names())
-    translator = StreamTranslator(anthropic.AnthropicEventMapper(builder), builder, builder)
+    writer = ResponseStream("claude-slug", tool_names=table or names())
+    translator = StreamTranslator(anthropic.AnthropicEventMapper(writer), writer, anthropic.answer_events)
     return parse_checked(b"".join(translator.feed(c) for c in chunks if c) + translator.feed(b""))
 
 
@@ -266,8 +266,7 @@ def test_json_answer_converts_like_the_stream() -> None:
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "cache_creation_input_tokens": 0, "output_tokens": 7},
     }
     upstream = PROVIDERS["anthropic"].build({"model": "claude-slug", "input": "hi"}, ROUTE, "k")
-    assert upstream.convert_json is not None
-    out = upstream.convert_json(message)
+    out = upstream.new_translator().feed_answer(message)
     events = parse_checked(out)
     reasoning, text, call = done_items(events)
     assert carrier.unwrap("anthropic", reasoning["encrypted_content"]) == {"blocks": [{"type": "thinking", "thinking": "Plan.", "signature": "SigJ"}]}
@@ -311,14 +310,14 @@ def test_tool_use_without_a_name_fails_at_its_block_end() -> None:
 
 
 def test_a_finished_tool_call_ignores_late_deltas_and_is_not_closed_twice() -> None:
-    builder = ResponseStream("m", tool_names=names())
-    builder.tool_call("k", call_id="call_1", name="exec_command", arguments='{"cmd":"ls"}')
-    builder.finish_tool_call("k")
-    builder.tool_call("k", arguments="garbage")
-    builder.finish_tool_call("k")
-    builder.finish_tool_call("never-opened")
-    builder.complete()
-    events = parse_checked(builder.drain())
+    writer = ResponseStream("m", tool_names=names())
+    writer.tool_call("k", call_id="call_1", name="exec_command", arguments='{"cmd":"ls"}')
+    writer.finish_tool_call("k")
+    writer.tool_call("k", arguments="garbage")
+    writer.finish_tool_call("k")
+    writer.finish_tool_call("never-opened")
+    writer.complete()
+    events = parse_checked(writer.drain())
     assert len(of_type(events, "response.function_call_arguments.delta")) == 1  # the one at announce
     (call,) = done_items(events)
     assert call["arguments"] == '{"cmd":"ls"}'

@@ -58,10 +58,11 @@ def upstream_models() -> list[dict[str, Any]]:
 
 
 class Source:
-    def __init__(self, routes: dict[str, ModelRoute]) -> None:
+    def __init__(self, routes: dict[str, ModelRoute], config_path: Path = Path("/nonexistent/models.json")) -> None:
         self.routes = routes
         self.profiles = Profiles()
         self.hosts = frozenset({"chatgpt.com", "api.openai.com"})
+        self.config_path = config_path  # RoutesFile's, in real use
 
 
 def assert_decodes_like_the_fixture(entry: dict[str, Any]) -> None:
@@ -287,10 +288,9 @@ def test_the_probe_dials_where_map_remote_will_send_the_flow() -> None:
 
 def test_the_last_upstream_catalog_survives_a_restart(tmp_path: Path) -> None:
     async def start() -> Catalog:
-        addon = Catalog(Source(ROUTES))
+        addon = Catalog(Source(ROUTES, tmp_path / "models.json"))
         with taddons.context(addon) as tctx:
-            tctx.options.add_option("codex_shim_config", str, "", "")  # declared by RoutesFile in real use
-            tctx.configure(addon, codex_shim_config=str(tmp_path / "models.json"))
+            tctx.configure(addon, codex_shim_catalog_cache="")
         return addon
 
     first = asyncio.run(start())

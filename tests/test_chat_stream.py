@@ -513,8 +513,7 @@ def test_keepalive_comments_and_other_choices_are_ignored():
 
 def convert(answer: dict[str, Any], body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     up = chat.build(copy.deepcopy(body or BODY), ROUTE, None)
-    assert up.convert_json is not None
-    return parse_checked(up.convert_json(answer))
+    return parse_checked(up.new_translator().feed_answer(answer))
 
 
 def test_json_chat_completion_converts_to_a_completed_stream():

@@ -97,7 +97,7 @@ def test_a_responses_upstream_that_sends_no_deltas_still_gives_its_summary() -> 
               "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
     upstream = responses.build(compaction.prepare_request({"model": "byok", "input": [user("hi"), {"type": "compaction_trigger"}]}, True),
         route, None)
-    seen = parse_checked(compaction.wrap(upstream).convert_json(answer), compaction=True)  # a non-streamed answer
+    seen = parse_checked(compaction.wrap(upstream).new_translator().feed_answer(answer), compaction=True)  # a non-streamed answer
     (item,) = [e["item"] for e in seen if e["type"] == "response.output_item.done"]
     assert carrier.unwrap("compaction", item["encrypted_content"]) == {"summary": "We fixed the parser."}
 

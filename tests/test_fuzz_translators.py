@@ -557,12 +557,15 @@ def check_passthrough(raw: bytes, out: bytes, well_formed: bool) -> list[tuple[s
             if out_name == "response.output_item.done":
                 assert after["item"]["type"] == "reasoning"
                 assert after["item"]["encrypted_content"].startswith("codexshim1.")
-            else:  # usage fields filled in, nothing else touched, nothing already there changed
-                filled = after["response"].pop("usage")
-                usage = before["response"].pop("usage")
+            else:  # the slug Codex asked for as model; usage fields filled in; nothing else touched or changed
+                assert after["response"].pop("model", "resp-slug") == "resp-slug"  # where the upstream named one
+                before["response"].pop("model", None)
+                filled = after["response"].pop("usage", None)
+                usage = before["response"].pop("usage", None)
                 assert before == after
-                assert_only_added(usage, filled)
-                assert "total_tokens" in filled
+                if filled != usage:  # filled in: only added to
+                    assert_only_added(usage, filled)
+                    assert "total_tokens" in filled
     for _, data in relayed:
         if codex_kind(data) == "response.completed":
             response = json.loads(data).get("response")

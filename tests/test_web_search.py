@@ -13,9 +13,9 @@ import pytest
 from shim import sse_view
 from shim.config import ModelRoute
 from shim.exchange import open_exchange
-from shim.policy import turn_cost
 from shim.profiles import Profiles, profile_key
 from shim.providers import PROVIDERS, web_search
+from shim.responses_stream import Usage
 from tests.fakes.anthropic_upstream import ScriptedAnthropicModel, Validator, models_by_id
 from tests.responses_grammar import done_items, of_type, parse_checked
 
@@ -168,7 +168,7 @@ def test_searches_count_in_usage_and_cost() -> None:
     assert facts["web_search_requests"] == 2
     prices = Profiles().of(route).prices
     assert prices is not None and prices.web_search == 10  # genai-prices: USD 10 per 1,000 searches
-    without = turn_cost({**facts["usage"], "web_search_requests": 0}, prices)
+    without = Usage.from_json({**facts["usage"], "web_search_requests": 0}).cost(prices)
     assert facts["cost"] == pytest.approx(without + 2 * 10 / 1000)
 
 

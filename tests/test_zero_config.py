@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from shim.addons.routes_file import routes_table
-from shim.zero_config import ollama_models, routes_from_environment
+from shim.zero_config import environment_routes, ollama_models
 from tests.fakes.http_server import FakeServer, Reply
 from tests.harness import Mitmdump, free_port
 
 
 def test_provider_keys_in_the_environment_become_routes_naming_the_variable() -> None:
     env = {"ANTHROPIC_API_KEY": "sk-ant-secret", "DEEPSEEK_API_KEY": "sk-ds-secret", "OPENROUTER_API_KEY": "sk-or-secret"}
-    routes = routes_from_environment(env, local_models=lambda: ["qwen3-coder:30b"])
+    routes = environment_routes(env, ["qwen3-coder:30b"]).routes
     assert routes["claude-sonnet-5-5"].provider == "anthropic"  # the shipped Models API snapshot's newest Sonnet
     assert routes["claude-sonnet-5-5"].api_key_env == "ANTHROPIC_API_KEY" and routes["claude-sonnet-5-5"].api_key is None
     assert routes["deepseek-chat"].url_base == "https://api.deepseek.com/v1"
@@ -27,7 +27,7 @@ def test_provider_keys_in_the_environment_become_routes_naming_the_variable() ->
 
 
 def test_no_keys_and_no_ollama_means_no_routes() -> None:
-    assert routes_from_environment({}, local_models=lambda: []) == {}
+    assert environment_routes({}, []).routes == {}
 
 
 def test_a_local_ollama_is_asked_for_its_models() -> None:

@@ -10,7 +10,6 @@ from mitmproxy import ctx
 from mitmproxy.proxy.mode_specs import RegularMode
 
 from ..banner import BannerFacts, banner, proxy_url
-from ..config import config_path
 from ..state import Shim
 
 log = logging.getLogger("codex_shim")
@@ -34,7 +33,7 @@ class Banner:
     def facts(self) -> BannerFacts:
         return BannerFacts(
             slugs=list(self.shim.routes),
-            config_path=config_path(ctx.options.codex_shim_config),
+            config_path=self.shim.config_path,
             ca_file=Path(ctx.options.confdir).expanduser() / CA_FILE_NAME,
             proxy_url=proxy_url(regular_listen_addrs()),
             system=platform.system(),

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from mitmproxy import ctx, http
 
 from ..catalog import body_etag, decode_models, is_catalog_path, merge_catalog, merged_etag, read_cache, write_cache
-from ..config import ModelRoute, config_path
+from ..config import ModelRoute
 from ..exchange import METADATA_KEY
 from ..profiles import Profiles
 
@@ -46,6 +46,7 @@ class RoutesAndHosts(Protocol):
     routes: dict[str, ModelRoute]
     hosts: frozenset[str]
     profiles: Profiles
+    config_path: Path
 
 
 @dataclass
@@ -79,11 +80,10 @@ class Catalog:
         if not {"codex_shim_catalog_cache", "codex_shim_config"} & updated:
             return
         value = ctx.options.codex_shim_catalog_cache
-        models_json = getattr(ctx.options, "codex_shim_config", "")  # declared by RoutesFile
         if value == "off":
             self.cache_path = None
             return
-        self.cache_path = Path(value).expanduser() if value else config_path(models_json).parent / "catalog-cache.json"
+        self.cache_path = Path(value).expanduser() if value else self.shim.config_path.parent / "catalog-cache.json"
         if self.last_upstream is None:
             self.last_upstream = read_cache(self.cache_path)
 

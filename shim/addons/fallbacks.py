@@ -282,7 +282,7 @@ class Fallbacks:
         self.sides = sides
         self.relay = Relay()
         self.breaker = CircuitBreaker()
-        self.first_byte_timeout = 30.0
+        self.first_byte_timeout = 0.0  # from codex_shim_first_byte_timeout, in `configure`
         self.tasks: set[asyncio.Task[None]] = set()
 
     def load(self, loader: Any) -> None:

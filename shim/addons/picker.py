@@ -31,16 +31,13 @@ OPTION = "codex_shim_desktop_picker"
 class RoutesAndHosts(Protocol):
     routes: dict[str, ModelRoute]
     hosts: frozenset[str]
-
-
-def picker_hosts() -> frozenset[str]:
-    """Hosts Scope decrypts beyond codex_shim_hosts: the Statsig host, while the option is on."""
-    return INITIALIZE_HOSTS if getattr(ctx.options, OPTION, False) else frozenset()
+    picker_hosts: frozenset[str]
 
 
 class DesktopPicker:
     def __init__(self, shim: RoutesAndHosts) -> None:
         self.shim = shim
+        self.enabled = False  # the option, parsed in `configure`
         self._calls: dict[str, str] = {}  # flow id -> "initialize" | "bootstrap"
         self._logged: set[str] = set()
 
@@ -53,8 +50,14 @@ class DesktopPicker:
             "codex-app-vscode-model-availability); decrypts ab.chatgpt.com for that alone.",
         )
 
+    def configure(self, updated: set[str]) -> None:
+        if OPTION in updated:
+            self.enabled = bool(getattr(ctx.options, OPTION))
+            # the Statsig host is decrypted while the option is on (Scope, which comes after, narrows interception)
+            self.shim.picker_hosts = INITIALIZE_HOSTS if self.enabled else frozenset()
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if not getattr(ctx.options, OPTION, False) or not self.shim.routes or flow.response or not flow.live:
+        if not self.enabled or not self.shim.routes or flow.response or not flow.live:
             return
         req = flow.request
         if req.method != "POST":

@@ -176,12 +176,11 @@ class Router:
             self._refuse(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"), route.model, legacy)
 
     def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None, notes: dict[str, Any]) -> None:
-        exchange = NativeExchange(model)
+        exchange = NativeExchange()
         flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model, **notes}
         if isinstance(body, dict) and (notes.get("policy_changed_request") or native_history.carries_ours(flow.request.content or b"")):
             flow.request.headers.pop("content-encoding", None)
             flow.request.content = json.dumps(native_history.scrub(body)).encode()
-            exchange.scrubbed = True
             flow.metadata[METADATA_KEY]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
         self.shim.exchanges.open(flow, exchange)
 
@@ -323,7 +322,7 @@ class Router:
                 if "text/event-stream" in resp.headers.get("content-type", ""):
                     events = translator.feed(content) + translator.feed(b"")
                 else:
-                    events = translator.feed_events(exchange.upstream.reader.answer_events(json.loads(content)))
+                    events = translator.feed_answer(json.loads(content))
                 self._deliver(flow, exchange, events)
                 return
             route = exchange.route

@@ -27,7 +27,6 @@ class RoutesFile:
     def __init__(self, shim: Shim, profiles: ModelProfiles | None = None) -> None:
         self.shim = shim
         self.profiles = profiles
-        self.path = config_path("")
         self._stamp: tuple[float, int] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._sources: dict[str, str] = {}  # slug → where its model came from (zero-config)
@@ -52,7 +51,7 @@ class RoutesFile:
 
     def configure(self, updated: set[str]) -> None:
         if {"codex_shim_config", "codex_shim_zero_config"} & updated:
-            self.path = config_path(ctx.options.codex_shim_config)
+            self.shim.config_path = config_path(ctx.options.codex_shim_config)
             try:
                 self._load()
             except ConfigError as exc:
@@ -120,6 +119,10 @@ class RoutesFile:
         log.info(routes_table(self.shim.routes, source, self._sources, self.shim.profiles))
         for warning in (*self.shim.routes.warnings, *unset_key_warnings(self.shim.routes)):
             log.warning(f"codex-shim: {warning}")
+
+    @property
+    def path(self) -> Path:
+        return self.shim.config_path
 
     @property
     def cache_path(self) -> Path:

@@ -9,7 +9,6 @@ from mitmproxy import ctx
 
 from ..state import DEFAULT_HOSTS, Shim
 from .picker import OPTION as DESKTOP_PICKER_OPTION
-from .picker import picker_hosts
 
 
 class Scope:
@@ -37,7 +36,7 @@ class Scope:
             return
         self.shim.hosts = parse_hosts(ctx.options.codex_shim_hosts)
         if ctx.options.codex_shim_intercept_only and not ctx.options.ignore_hosts:
-            wanted = [allow_pattern(self.shim.hosts | picker_hosts())]  # + ab.chatgpt.com for Desktop's picker
+            wanted = [allow_pattern(self.shim.hosts | self.shim.picker_hosts)]  # + ab.chatgpt.com for Desktop's picker
             if list(ctx.options.allow_hosts) != wanted:
                 ctx.options.update(allow_hosts=wanted)
 

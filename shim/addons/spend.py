@@ -14,6 +14,8 @@ from typing import Any
 
 from mitmproxy import command, http
 
+from ..responses_stream import Usage
+
 log = logging.getLogger("codex_shim")
 
 
@@ -35,11 +37,12 @@ class RouteTotals:
         usage = outcome.get("usage") or {}
         if outcome.get("error") and not usage:
             self.failed += 1
-        self.input_tokens += int(usage.get("input_tokens") or 0)
-        self.cached_tokens += int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
-        self.output_tokens += int(usage.get("output_tokens") or 0)
-        self.reasoning_tokens += int((usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0)
-        self.web_searches += int(outcome.get("web_search_requests") or 0)
+        counts = Usage.from_json(usage)
+        self.input_tokens += counts.input_tokens
+        self.cached_tokens += counts.cached_tokens
+        self.output_tokens += counts.output_tokens
+        self.reasoning_tokens += counts.reasoning_tokens
+        self.web_searches += counts.web_search_requests
         if isinstance(outcome.get("cost"), int | float):
             self.cost += float(outcome["cost"])
             self.priced = True

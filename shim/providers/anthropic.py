@@ -1,7 +1,7 @@
 """Anthropic Messages API provider (Claude).
 
 Two pieces, like the chat provider: `map_request` turns a Responses request into a Messages
-request, and `AnthropicEventMapper` turns Messages stream events into builder calls. Each signed
+request, and `AnthropicEventMapper` turns Messages stream events into writer calls. Each signed
 `thinking` / `redacted_thinking` block becomes one reasoning item whose carrier holds the block (a
 redacted one shows no summary); Codex replays the items verbatim, in place, so tool loops with
 extended thinking keep working.
@@ -355,15 +355,15 @@ class _Block:
 
 
 class AnthropicEventMapper:
-    """Messages stream events -> builder calls: each thinking or tool_use block is one output
+    """Messages stream events -> writer calls: each thinking or tool_use block is one output
     item, closed at its content_block_stop so Codex records the items in stream order."""
 
-    def __init__(self, builder: EventWriter) -> None:
-        self.builder = builder
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
-        self._searches = web_search.SearchLog(builder)
+        self._searches = web_search.SearchLog(writer)
 
     def on_event(self, event: str, data: str) -> None:
         if not data:
@@ -377,7 +377,7 @@ class AnthropicEventMapper:
             handler(payload)
 
     def _on_message_start(self, payload: dict[str, Any]) -> None:
-        self.builder.start()
+        self.writer.start()
         self._take_usage((payload.get("message") or {}).get("usage"))
 
     def _on_content_block_start(self, payload: dict[str, Any]) -> None:
@@ -386,7 +386,7 @@ class AnthropicEventMapper:
         kind = block.get("type", "")
         state = self._blocks[index] = _Block(kind)
         if kind == "text":
-            self.builder.text_delta(block.get("text") or "")
+            self.writer.text_delta(block.get("text") or "")
         elif kind == "thinking":
             self._thinking_text(state, block.get("thinking") or "")
             state.signature = block.get("signature") or ""
@@ -402,11 +402,11 @@ class AnthropicEventMapper:
             # blocks are not Codex's tool calls. The rest of the answer stands.
             log.info(f"codex-shim: skipped an Anthropic {kind!r} content block (not a client tool call)")
         elif kind == "tool_use":
-            self.builder.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
+            self.writer.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
             initial = block.get("input")
             if isinstance(initial, dict) and initial:  # some gateways send the input whole
                 state.has_input = True
-                self.builder.tool_call(("tool", index), arguments=json.dumps(initial, ensure_ascii=False))
+                self.writer.tool_call(("tool", index), arguments=json.dumps(initial, ensure_ascii=False))
 
     def _on_content_block_delta(self, payload: dict[str, Any]) -> None:
         index = int(payload.get("index", 0))
@@ -415,8 +415,8 @@ class AnthropicEventMapper:
         dtype = delta.get("type")
         if dtype == "text_delta":
             if state is not None and state.cited_from is None:
-                state.cited_from = self.builder.text_offset()
-            self.builder.text_delta(delta.get("text") or "")
+                state.cited_from = self.writer.text_offset()
+            self.writer.text_delta(delta.get("text") or "")
         elif dtype == "thinking_delta" and state is not None:
             self._thinking_text(state, delta.get("thinking") or "")
         elif dtype == "signature_delta" and state is not None:
@@ -425,7 +425,7 @@ class AnthropicEventMapper:
             partial = delta.get("partial_json") or ""
             if partial and not state.has_input:
                 state.partial.append(partial)
-                self.builder.tool_call(("tool", index), arguments=partial)
+                self.writer.tool_call(("tool", index), arguments=partial)
         elif dtype == "input_json_delta" and state is not None and state.search_id:
             state.partial.append(delta.get("partial_json") or "")
         elif dtype == "citations_delta" and state is not None and isinstance(delta.get("citation"), dict):
@@ -440,20 +440,20 @@ class AnthropicEventMapper:
         if state.search_id:
             self._searches.asked(state.search_id, "".join(state.partial))
         elif state.kind == "text" and state.citations:
-            start = state.cited_from if state.cited_from is not None else self.builder.text_offset()
-            self.builder.annotate(web_search.url_citations(state.citations, start, self.builder.text_offset()))
+            start = state.cited_from if state.cited_from is not None else self.writer.text_offset()
+            self.writer.annotate(web_search.url_citations(state.citations, start, self.writer.text_offset()))
         elif state.kind == "tool_use":
             # A block Anthropic stopped because max_tokens ran out holds half-written JSON: it stays
             # open, so that the incomplete ending drops it instead of Codex running it.
             arguments = "".join(state.partial)
             if state.has_input or not arguments.strip() or _whole_json(arguments):  # no input at all is `{}`
-                self.builder.finish_tool_call(("tool", index))
+                self.writer.finish_tool_call(("tool", index))
         elif state.kind in _THINKING_TYPES:
             carried = carrier.wrap(CARRIER_KIND, {"blocks": [state.as_replay()]})
             if state.kind == "redacted_thinking":
-                self.builder.opaque_reasoning(carried)
+                self.writer.opaque_reasoning(carried)
             else:  # thinking whose display is omitted streamed no text: its item has no summary
-                self.builder.reasoning_done(carried)
+                self.writer.reasoning_done(carried)
 
     def _on_message_delta(self, payload: dict[str, Any]) -> None:
         reason = (payload.get("delta") or {}).get("stop_reason")
@@ -469,12 +469,12 @@ class AnthropicEventMapper:
         etype = str(error.get("type") or "upstream_error") if isinstance(error, dict) else "upstream_error"
         message = error.get("message") if isinstance(error, dict) else str(error)
         code = "server_is_overloaded" if etype == "overloaded_error" else etype
-        self.builder.fail(code, f"anthropic error: {message or etype}")
+        self.writer.fail(code, f"anthropic error: {message or etype}")
 
     def _thinking_text(self, state: _Block, text: str) -> None:
         if text:
             state.thinking.append(text)
-            self.builder.reasoning_delta(text)
+            self.writer.reasoning_delta(text)
 
     def _take_usage(self, usage: Any) -> None:
         if not isinstance(usage, dict):
@@ -488,7 +488,7 @@ class AnthropicEventMapper:
         fresh = self._usage.get("input_tokens", 0)
         read = self._usage.get("cache_read_input_tokens", 0)
         written = self._usage.get("cache_creation_input_tokens", 0)
-        self.builder.set_usage(
+        self.writer.set_usage(
             input_tokens=fresh + read + written,
             cached_tokens=read,
             cache_write_tokens=written,
@@ -500,7 +500,7 @@ class AnthropicEventMapper:
         reason = self.stop_reason if isinstance(self.stop_reason, str) else ""  # a hostile one may be unhashable
         failure = _FAILED_STOPS.get(reason)
         if failure:
-            self.builder.fail(*failure)
+            self.writer.fail(*failure)
             return
         incomplete = _INCOMPLETE_STOPS.get(reason)
         self._searches.unanswered()  # a search still running when the turn paused (pause_turn): never replayed
@@ -509,13 +509,13 @@ class AnthropicEventMapper:
         if incomplete:  # a tool_use block never stopped: the provider was still writing it
             for index, block in self._blocks.items():
                 if block.kind == "tool_use":
-                    self.builder.abandon_tool_call(("tool", index))
-        self.builder.complete(incomplete)
+                    self.writer.abandon_tool_call(("tool", index))
+        self.writer.complete(incomplete)
 
     def close(self) -> None:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""
-        if not self.builder.finished:
-            self.builder.fail("stream_truncated", "the provider's stream ended before message_stop")
+        if not self.writer.finished:
+            self.writer.fail("stream_truncated", "the provider's stream ended before message_stop")
 
 
 def _whole_json(text: str) -> bool:

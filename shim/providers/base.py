@@ -58,7 +58,7 @@ def _same_writer(stream: ResponseStream) -> EventWriter:
 @dataclass(frozen=True, slots=True)
 class AnswerReader:
     """How to read one provider answer into Responses events: the provider's event mapper, how
-    a non-streamed answer becomes the events its stream would have had, and what the builder
+    a non-streamed answer becomes the events its stream would have had, and what the writer
     must know (the slug Codex asked for, the tool-name table, parallel calls)."""
 
     model: str
@@ -81,14 +81,8 @@ class UpstreamRequest:
     def new_translator(self, sink: EventSink | None = None, anonymous: bool = False) -> StreamTranslator:
         """A fresh translator for one answer, writing into `sink` (SSE bytes by default)."""
         reader = self.reader
-        stream = ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous)
-        writer = reader.wrap_writer(stream)
-        return StreamTranslator(reader.new_mapper(writer), writer, stream)
-
-    def convert_json(self, answer: dict[str, Any], sink: EventSink | None = None, anonymous: bool = False) -> bytes:
-        """A non-streamed answer, read as the stream it stands for (same mapper, same builder)."""
-        translator = self.new_translator(sink, anonymous)
-        return translator.feed_events(self.reader.answer_events(answer))
+        writer = reader.wrap_writer(ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous))
+        return StreamTranslator(reader.new_mapper(writer), writer, reader.answer_events)
 
     def with_reader(self, **changes: Any) -> UpstreamRequest:
         return replace(self, reader=replace(self.reader, **changes))
@@ -111,13 +105,14 @@ class StreamTranslator:
 
     `feed` returns what an SSE sink collected (b"" for the other sinks, which deliver as they go)."""
 
-    __slots__ = ("decoder", "mapper", "stream", "writer")
+    __slots__ = ("answer_events", "decoder", "mapper", "stream", "writer")
 
-    def __init__(self, mapper: EventMapper, writer: EventWriter, stream: ResponseStream) -> None:
+    def __init__(self, mapper: EventMapper, writer: EventWriter, answer_events: Callable[[dict[str, Any]], Iterable[SSEEvent]]) -> None:
         self.decoder = SSEDecoder()
         self.mapper = mapper
         self.writer = writer
-        self.stream = stream
+        self.stream = writer.stream  # where the events end up: what was written, the usage, the timings
+        self.answer_events = answer_events
 
     @property
     def finished(self) -> bool:
@@ -130,6 +125,10 @@ class StreamTranslator:
         except Exception as exc:  # noqa: BLE001 - a bad event must end the stream, not the proxy
             self.writer.fail("upstream_protocol_error", f"could not translate the provider's stream: {exc!r}")
         return self.stream.drain()
+
+    def feed_answer(self, answer: dict[str, Any]) -> bytes:
+        """A non-streamed answer, read as the stream it stands for (same mapper, same writer)."""
+        return self.feed_events(self.answer_events(answer))
 
     def feed_events(self, events: Iterable[SSEEvent]) -> bytes:
         """A whole answer as decoded events, then the end of the stream."""

@@ -1,7 +1,7 @@
 """OpenAI Chat Completions providers (OpenAI, DeepSeek, OpenRouter, Ollama, LiteLLM, ...).
 
 Two pieces: `map_request` turns a Responses request into a chat request, and `ChatEventMapper`
-turns chat stream chunks into builder calls. DeepSeek-style `reasoning_content` travels through
+turns chat stream chunks into writer calls. DeepSeek-style `reasoning_content` travels through
 Codex in the reasoning item's carrier and is put back on the assistant turn that made tool calls.
 """
 
@@ -80,7 +80,7 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
     if limit and profile.max_output_tokens:
         limit = min(int(limit), profile.max_output_tokens)
     if limit:
-        request["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = int(limit)
+        request[profile.max_tokens_field] = int(limit)
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             request[key] = body[key]
@@ -96,7 +96,7 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
     response_format = _map_text_format((body.get("text") or {}).get("format"))
     if response_format:
         request["response_format"] = response_format
-    if route.provider == "openai" and body.get("prompt_cache_key"):
+    if profile.prompt_cache_key and body.get("prompt_cache_key"):
         request["prompt_cache_key"] = body["prompt_cache_key"]
     return request
 
@@ -136,8 +136,13 @@ def _map_text_format(fmt: Any) -> dict[str, Any] | None:
 
 def default_profile(route: ModelRoute) -> ModelProfile:
     """Without the provider's data: what the route's API takes. OpenAI's Chat Completions API
-    documents reasoning_effort none … max; another endpoint gets it only when models.json says
-    which values (`reasoning_efforts`) or that it takes OpenAI's (`supports_reasoning_effort`)."""
+    documents reasoning_effort none … max, names the output limit max_completion_tokens, takes
+    prompt_cache_key and system messages anywhere; another endpoint gets effort only when
+    models.json says which values (`reasoning_efforts`) or that it takes OpenAI's
+    (`supports_reasoning_effort`)."""
+    if route.provider == "openai":  # OpenAI's own Chat Completions API, and what it takes beyond the others
+        return ModelProfile(efforts=OPENAI_EFFORTS if route.wants_reasoning_effort else (), max_tokens_field="max_completion_tokens",
+                            prompt_cache_key=True, system_anywhere=True)
     return ModelProfile(efforts=OPENAI_EFFORTS if route.wants_reasoning_effort else ())
 
 
@@ -210,7 +215,7 @@ class _MessageMapper(InputWalker):
                 self.messages[0]["content"] += "\n\n" + text
             else:
                 self.messages.append({"role": "system", "content": text})
-        elif self.route.provider == "openai":
+        elif self.profile.system_anywhere:
             self.messages.append({"role": "system", "content": text})
         else:
             self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
@@ -297,10 +302,10 @@ def _plain_text(content: Any) -> str:
 
 
 class ChatEventMapper:
-    """Chat Completions chunks -> builder calls; tolerant of how real providers stream."""
+    """Chat Completions chunks -> writer calls; tolerant of how real providers stream."""
 
-    def __init__(self, builder: EventWriter, route_slug: str | None = None) -> None:
-        self.builder = builder
+    def __init__(self, writer: EventWriter, route_slug: str | None = None) -> None:
+        self.writer = writer
         self.route_slug = route_slug  # whose reasoning the carrier holds: replayed to that route only
         self.finish_reason: str | None = None
         self.done = False
@@ -312,7 +317,7 @@ class ChatEventMapper:
         self._reasoning: list[str] = []
         self._details = ReasoningDetails()
         self._other_choices_noted = False
-        self._search = web_search.CitedSearch(builder)  # OpenRouter's web search, seen only through its citations
+        self._search = web_search.CitedSearch(writer)  # OpenRouter's web search, seen only through its citations
         self._searches_counted = 0
 
     def on_event(self, event: str, data: str) -> None:
@@ -327,14 +332,14 @@ class ChatEventMapper:
             self.on_chunk(chunk)
 
     def on_chunk(self, chunk: dict[str, Any]) -> None:
-        builder = self.builder
+        writer = self.writer
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
             code = error.get("code") if isinstance(error, dict) else None
-            builder.fail(code if isinstance(code, str) and code else "upstream_error", f"provider error: {message}")
+            writer.fail(code if isinstance(code, str) and code else "upstream_error", f"provider error: {message}")
             return
-        builder.start()
+        writer.start()
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:
                 if not self._other_choices_noted:
@@ -353,7 +358,7 @@ class ChatEventMapper:
                     self._end_reasoning()
                 if self._search.open:
                     self._search.close()
-                builder.text_delta(content)
+                writer.text_delta(content)
             elif isinstance(content, list):
                 self._content_parts(content)
             refusal = delta.get("refusal")
@@ -370,7 +375,7 @@ class ChatEventMapper:
         if isinstance(usage, dict):
             counts = usage_counts(usage)
             self._searches_counted = counts["web_search_requests"] or 0
-            builder.set_usage(**counts)
+            writer.set_usage(**counts)
 
     def _take_reasoning(self, delta: dict[str, Any]) -> None:
         """Reasoning as a string (`reasoning_content`: DeepSeek, vLLM; `reasoning`: OpenRouter,
@@ -403,12 +408,12 @@ class ChatEventMapper:
 
     def _reason(self, text: str) -> None:
         self._reasoning.append(text)
-        self.builder.reasoning_delta(text)
+        self.writer.reasoning_delta(text)
 
     def _text(self, text: str) -> None:
         if text:
             self._end_reasoning()
-            self.builder.text_delta(text)
+            self.writer.text_delta(text)
 
     def _tool_delta(self, position: int, call: dict[str, Any]) -> None:
         call_id = call.get("id") or None
@@ -433,7 +438,7 @@ class ChatEventMapper:
             self._keys_by_id.setdefault(call_id, key)
             self._ids_by_key.setdefault(key, call_id)
         self._last_key = key
-        self.builder.tool_call(key, call_id=call_id, name=name, arguments=function.get("arguments") or "")
+        self.writer.tool_call(key, call_id=call_id, name=name, arguments=function.get("arguments") or "")
 
     def _end_reasoning(self) -> None:
         """The reasoning so far ends: its item carries the text (and any reasoning_details), for
@@ -448,22 +453,22 @@ class ChatEventMapper:
             payload["reasoning_details"] = self._details.take()
         if self.route_slug:
             payload["model"] = self.route_slug
-        self.builder.reasoning_done(carrier.wrap(CARRIER_KIND, payload))
+        self.writer.reasoning_done(carrier.wrap(CARRIER_KIND, payload))
 
     def _finish(self) -> None:
         self._end_reasoning()
         self._search.finish(self._searches_counted)
         reason = self.finish_reason
-        self.builder.complete(_INCOMPLETE_REASONS.get(reason) if isinstance(reason, str) else None)  # may be unhashable
+        self.writer.complete(_INCOMPLETE_REASONS.get(reason) if isinstance(reason, str) else None)  # may be unhashable
 
     def close(self) -> None:
         """End of the upstream stream: a stream cut before its finish is a failure, never a completion."""
-        if self.builder.finished:
+        if self.writer.finished:
             return
         if self.finish_reason is not None or self.done:
             self._finish()
         else:
-            self.builder.fail("stream_truncated", "the provider's stream ended before the answer was finished")
+            self.writer.fail("stream_truncated", "the provider's stream ended before the answer was finished")
 
 
 def usage_counts(usage: dict[str, Any]) -> dict[str, int | None]:

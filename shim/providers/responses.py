@@ -36,8 +36,8 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile:
     """The body passes through: effort and limits are the upstream's to judge (`profile` unused)."""
     request = map_request(body, route)
     reader = AnswerReader(
-        model=route.model,
-        new_mapper=lambda writer: ResponsesEventMapper(writer, route.model),
+        model=body.get("model") or route.model,  # the slug Codex asked for, as on every route (README)
+        new_mapper=lambda writer: ResponsesEventMapper(writer, route.model, body.get("model") or route.model),
         answer_events=answer_events,
     )
     return UpstreamRequest(url=f"{route.url_base}/responses", headers=upstream_headers(route, api_key), body=request, reader=reader)
@@ -83,11 +83,13 @@ class ResponsesEventMapper:
     """Relays a Responses stream event by event; tags reasoning, guards the ending.
 
     Only the events that need it are parsed: those that announce or end the response (the
-    writer must know the end; an anonymous one empties their id) and finished reasoning items."""
+    writer must know the end; an anonymous one empties their id; their `model` becomes the slug
+    Codex asked for, as on every route) and finished reasoning items."""
 
-    def __init__(self, writer: EventWriter, model: str) -> None:
+    def __init__(self, writer: EventWriter, model: str, asked: str | None = None) -> None:
         self.writer = writer
-        self.model = model
+        self.model = model  # the route whose reasoning the carrier holds
+        self.asked = asked or model
         writer.relaying()
 
     def on_event(self, event: str, data: str) -> None:
@@ -125,6 +127,9 @@ class ResponsesEventMapper:
             changed = True
         response = parsed.get("response")
         kind = parsed.get("type")
+        if isinstance(response, dict) and "model" in response and response["model"] != self.asked:
+            response["model"] = self.asked
+            changed = True
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
             changed |= _complete_usage(response)
         self.writer.relay(name, json.dumps(parsed) if changed else data, parsed, sequence)
