@@ -83,3 +83,9 @@ class CollectedAnswer:
     def broken(self, flow: http.HTTPFlow, exchange: ByokExchange, reason: str) -> None:
         self.error = ShimError(502, "upstream_connection_error", f"codex-shim: the corrected request failed: {reason}")
         self.done.set()
+
+    def replay_ended(self) -> None:
+        """The retry's replay is over: if no hook said how (an addon killed the flow), Codex is not left waiting."""
+        if not self.done.is_set():
+            self.error = ShimError(502, "upstream_connection_error", "codex-shim: the corrected request ended without an answer")
+            self.done.set()

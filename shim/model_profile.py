@@ -20,6 +20,10 @@ _RANK: dict[str, int] = {effort: rank for rank, effort in enumerate(CODEX_EFFORT
 
 EffortParam = Literal["reasoning_effort", "reasoning"]
 
+OPENAI_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+"""The reasoning_effort values OpenAI's Chat Completions API documents (the openai SDK's
+ReasoningEffort); each model takes a part of them, and a refusal names which (shim/corrections.py)."""
+
 # Where a profile came from, as the route table and the flows say it.
 FETCHED, CACHED, BUILT_IN, NONE = "fetched", "cached", "built-in", "none"
 
@@ -75,6 +79,8 @@ class ModelProfile:
             changes["image_input"] = False
         if route.reasoning_efforts is not None:
             changes["efforts"] = tuple(e for e in CODEX_EFFORTS if e in route.reasoning_efforts)
+        elif route.supports_reasoning_effort is True and not self.efforts:  # "it takes OpenAI's values"
+            changes["efforts"] = OPENAI_EFFORTS
         if route.supports_reasoning_effort is False:  # "never send reasoning upstream"
             changes["efforts"], changes["thinking"] = (), ("disabled",)
         if route.prices is not None:

@@ -7,12 +7,14 @@ alone (genai-prices' own matching rules); a model it does not know has no defaul
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit
 
 from .config import ModelRoute, Prices
 
@@ -40,7 +42,9 @@ def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
         return None
     snapshot = get_snapshot()
     found = None
-    for provider_api_url in (url_base, None):
+    # by endpoint; by name alone only for a host that is not this machine's or a private network's
+    # (a self-hosted model shares a name with a cloud's, not its price)
+    for provider_api_url in (url_base, None) if not _self_hosted(url_base) else (url_base,):
         try:
             found = snapshot.find_provider_model(model, None, None, provider_api_url)
             break
@@ -59,6 +63,17 @@ def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
     prices = Prices(input=input_price, output=output_price, cached_input=_base(price.cache_read_mtok),
                     cache_write=_base(price.cache_write_mtok), web_search=_base(getattr(price, "web_searches_kcount", None)))
     return prices, f"{data_source()} ({found[0].id} {found[1].id})"
+
+
+def _self_hosted(url_base: str) -> bool:
+    host = urlsplit(url_base).hostname or ""
+    if host == "localhost" or host.endswith((".local", ".internal", ".lan")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 def _base(value: Any) -> float | None:

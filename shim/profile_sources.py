@@ -51,8 +51,11 @@ def _anthropic(entry: Mapping[str, Any], source: str) -> ModelProfile:
     caps = _dict(entry.get("capabilities"))
     thinking = _dict(caps.get("thinking"))
     types = _dict(thinking.get("types"))
+    forms: tuple[str, ...] | None
     if thinking.get("supported") is False:
-        forms: tuple[str, ...] = ("disabled",)
+        forms = ("disabled",)
+    elif not types:  # thinking without its types: which forms is not said
+        forms = None
     else:
         forms = tuple(name for name in THINKING_TYPES if _supported(types.get(name), default=name == "disabled"))
     effort = _dict(caps.get("effort"))
@@ -105,7 +108,9 @@ def _openrouter(entry: Mapping[str, Any], source: str) -> ModelProfile:
         image_input=("image" in modalities) if isinstance(modalities, list) else None,
         pdf_input=("file" in modalities) if isinstance(modalities, list) else None,
         structured_outputs=("structured_outputs" in params) if params is not None else None,
-        server_tools=("openrouter:web_search",),  # OpenRouter searches for any model it lists (its web search server tool)
+        # OpenRouter searches for any model it lists (its web search server tool); a list that merely
+        # has context_length (another gateway's) is not OpenRouter's
+        server_tools=("openrouter:web_search",) if {"pricing", "architecture", "top_provider"} <= entry.keys() else (),
         prices=prices,
         price_source="openrouter" if prices is not None else None,
     )
@@ -168,16 +173,52 @@ def built_in_entries() -> tuple[dict[str, Any], ...]:
 
 
 def built_in_profile(model: str) -> ModelProfile | None:
-    """A Claude model's profile before its provider was ever asked: its own snapshot entry, else the
-    newest entry of its line (the `line` the Models API gives; the id's line word for an id the
-    snapshot does not know), marked as such."""
+    """A Claude model's profile before its provider was ever asked: its own snapshot entry (also
+    under a cloud's id: `us.anthropic.claude-…-v1:0`, `claude-…@date`), else what every model of its
+    line in the snapshot takes (the `line` the Models API gives, found as a word of the id) — never
+    one model's ladder guessed for another. Nothing of a line: no profile."""
     entries = built_in_entries()
-    entry = find_entry(entries, model)
+    entry = find_entry(entries, model) or find_entry(entries, _plain_claude_id(model))
     if entry is not None:
         return profile_from_entry(entry, BUILT_IN)
-    words = set(model.lower().split("-"))
-    same_line = [e for e in entries if isinstance(e.get("line"), str) and e["line"] in words and e.get("lifecycle") == "active"]
-    if not same_line:
+    words = set(re.split(r"[-.@:]", model.lower()))
+    line = sorted({str(e["line"]) for e in entries if isinstance(e.get("line"), str) and e["line"] in words})
+    if len(line) != 1:
         return None
-    newest = max(same_line, key=lambda e: str(e.get("created_at") or ""))
-    return profile_from_entry(newest, f"{BUILT_IN} ({newest['line']} line)")
+    same_line = [profile_from_entry(e, BUILT_IN) for e in entries if e.get("line") == line[0]]
+    return common_profile(same_line, f"{BUILT_IN} ({line[0]} line: what all its models take)")
+
+
+def _plain_claude_id(model: str) -> str:
+    """A cloud's spelling of an Anthropic id (Bedrock `us.anthropic.claude-x-20250929-v1:0`, Vertex
+    `claude-x@20250929`) as the Models API spells it."""
+    plain = re.sub(r"^(?:[a-z]{2}\.)?anthropic\.", "", model)
+    plain = re.sub(r"-v\d+(?::\d+)?$", "", plain)
+    return plain.replace("@", "-")
+
+
+def common_profile(profiles: list[ModelProfile], source: str) -> ModelProfile:
+    """What every one of `profiles` takes: shared thinking forms and effort levels, the smallest limits."""
+    def shared(values: list[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+        if any(v is None for v in values):
+            return None
+        common = set(values[0] or ())
+        for value in values[1:]:
+            common &= set(value or ())
+        return tuple(v for v in (values[0] or ()) if v in common)
+
+    def smallest(values: list[int | None]) -> int | None:
+        known = [v for v in values if v is not None]
+        return min(known) if len(known) == len(values) and known else None
+
+    thinking = shared([p.thinking for p in profiles])
+    return ModelProfile(
+        source=source,
+        context_window=smallest([p.context_window for p in profiles]),
+        max_output_tokens=smallest([p.max_output_tokens for p in profiles]),
+        thinking=thinking or None,  # no form all take: unknown (the budget form, corrected if refused)
+        efforts=shared([p.efforts for p in profiles]),
+        image_input=all(p.image_input for p in profiles),
+        pdf_input=all(p.pdf_input for p in profiles),
+        server_tools=shared([p.server_tools for p in profiles]) or (),
+    )

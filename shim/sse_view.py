@@ -459,11 +459,12 @@ def _item(item: Any) -> str:
         words.append(f"encrypted_content: <{len(item['encrypted_content'])} chars>")
     action = item.get("action")
     if item.get("type") == "web_search_call" and isinstance(action, dict):
-        sources = [str(s.get("url")) for s in action.get("sources") or [] if isinstance(s, dict)]
+        listed = action.get("sources")
+        sources = [str(s.get("url")) for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
         words.append(f"search: {_quote(str(action.get('query') or ''))}" + (f" sources: {', '.join(sources)}" if sources else ""))
     if isinstance(item.get("content"), list):
-        cited = [str(a.get("url")) for part in item["content"] if isinstance(part, dict)
-                 for a in part.get("annotations") or [] if isinstance(a, dict) and a.get("url")]
+        cited = [str(a.get("url")) for part in item["content"] if isinstance(part, dict) and isinstance(part.get("annotations"), list)
+                 for a in part["annotations"] if isinstance(a, dict) and a.get("url")]
         if cited:
             words.append(f"citations: {', '.join(cited)}")
     return " ".join(word for word in words if word)

@@ -65,8 +65,8 @@ def test_codex_runs_a_shell_tool_loop_on_anthropic(tmp_path: Path) -> None:
     assert "marker-0-42" in result.stdout  # the command really ran: the fake cannot compute 6*7
     assert len(requests) == 2
     first, second = requests
-    # claude-sonnet-4-5's own limit (the fake's Models API list); effort "none": thinking off, as the model allows
-    assert first["max_tokens"] == 64_000 and first["stream"] is True and first["thinking"] == {"type": "disabled"}
+    # effort "none": 32,000 tokens (the whole 64K limit only for the longest efforts); thinking off, as the model allows
+    assert first["max_tokens"] == 32_000 and first["stream"] is True and first["thinking"] == {"type": "disabled"}
     assert "marker-0-42" in results_of(second["messages"][-1])[0]
     for request in requests:
         assert_cache_breakpoints(request)

@@ -263,12 +263,18 @@ def test_routes_without_image_support_get_a_note_instead() -> None:
 # -- limits and thinking ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("model", "expected"), [
-    ("claude-sonnet-4-5", 64_000), ("claude-haiku-4-5", 64_000), ("claude-opus-4-7", 128_000),  # the Models API's max_tokens
-    ("kimi-k2-thinking", 32_000),  # not a model the Models API describes (a compatible endpoint's): a plain default
+@pytest.mark.parametrize(("model", "effort", "expected"), [
+    ("claude-sonnet-4-5", "max", 64_000), ("claude-haiku-4-5", "xhigh", 64_000), ("claude-opus-4-7", "ultra", 128_000),  # the Models API's max_tokens
+    ("claude-opus-4-7", "high", 32_000), ("claude-opus-4-7", None, 32_000),  # not raised for all: it counts against the rate limit
+    ("claude-haiku-4-5", "low", 32_000),
+    ("kimi-k2-thinking", "max", 32_000),  # not a model the Models API describes (a compatible endpoint's): a plain default
 ])
-def test_max_tokens_is_the_models_published_limit(model: str, expected: int) -> None:
-    assert build({"input": "hi"}, upstream_model=model)["max_tokens"] == expected
+def test_max_tokens_is_the_models_published_limit_for_the_longest_efforts(model: str, effort: str | None, expected: int) -> None:
+    body: dict[str, Any] = {"input": "hi", **({"reasoning": {"effort": effort}} if effort else {})}
+    assert build(body, upstream_model=model)["max_tokens"] == expected
+    limit = {"claude-opus-4-7": 128_000, "kimi-k2-thinking": 32_000}.get(model, 64_000)
+    assert build({**body, "max_output_tokens": 200_000}, upstream_model=model)["max_tokens"] == limit  # asked: never above the limit
+    assert build({**body, "max_output_tokens": 1_000}, upstream_model=model)["max_tokens"] == 1_000
 
 
 def test_max_tokens_prefers_the_request_then_the_route() -> None:

@@ -75,19 +75,21 @@ def test_codex_finishes_its_tool_loop_on_each_kind_of_claude_model_at_each_effor
             assert request["output_config"] == {"effort": sent}  # on the model's own ladder
         else:
             assert "output_config" not in request and request["thinking"]["budget_tokens"] == BUDGETS[sent]
-        assert request["max_tokens"] == entry["max_tokens"]  # the model's own limit
+        # the model's own limit for the efforts that think longest, 32,000 below them (a key's output rate limit)
+        assert request["max_tokens"] == (entry["max_tokens"] if sent in ("xhigh", "max") else 32_000)
     if form == "adaptive":  # Codex asks for a summary: the thinking text is shown, not omitted
         assert model.requests[0]["thinking"]["display"] == "summarized"
     assert "Round 1: run the tool… ✓" in result.stderr
 
 
-def test_a_stale_profile_is_corrected_by_the_providers_refusal_and_the_turn_still_finishes(tmp_path: Path) -> None:
-    """The cache (no fetch: model data off) still says claude-sonnet-5 thinks to a budget; the API refuses
-    budget thinking for it. The turn is sent once more with adaptive thinking, and later turns start so."""
+def test_a_stale_profile_is_corrected_by_the_providers_refusals_and_the_turn_still_finishes(tmp_path: Path) -> None:
+    """The cache (no fetch: model data off) still says claude-sonnet-5 thinks to a budget and writes 200K
+    tokens; the API refuses budget thinking, then (the retry) the output limit. Each refusal is learned, the
+    turn is sent again until it is accepted, and later turns start right."""
     stale = json.loads(json.dumps(models_by_id()["claude-sonnet-5"]))
     stale["capabilities"]["thinking"]["types"]["enabled"]["supported"] = True
     stale["capabilities"]["thinking"]["types"]["adaptive"]["supported"] = False
-    stale["capabilities"]["effort"]["supported"] = False
+    stale["max_tokens"] = 200_000
     model = ScriptedAnthropicModel(strict_models=True)
     with anthropic_upstream(model) as upstream:
         base_url = f"{upstream.base_url}/v1"
@@ -95,13 +97,15 @@ def test_a_stale_profile_is_corrected_by_the_providers_refusal_and_the_turn_stil
         (tmp_path / "profiles-cache.json").write_text(json.dumps(cache))
         route = {"model": SLUG, "provider": "anthropic", "api_key": API_KEY, "upstream_model": "claude-sonnet-5", "base_url": base_url}
         with Mitmdump(tmp_path, [route]) as proxy:
-            result = run_codex(proxy, codex_home(tmp_path, "high"), SLUG, "Run the marker command, twice.", timeout=90)
+            result = run_codex(proxy, codex_home(tmp_path, "max"), SLUG, "Run the marker command, twice.", timeout=90)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "marker-1-42" in result.stdout
-    assert len(model.errors) == 1 and model.errors[0].startswith('"thinking.type.enabled" is not supported for this model')
-    refused, *served = model.requests
-    assert refused["thinking"]["type"] == "enabled"
-    assert [r["thinking"]["type"] for r in served] == ["adaptive"] * 3  # the retry, then every later turn
+    assert len(model.errors) == 2
+    assert model.errors[0].startswith('"thinking.type.enabled" is not supported for this model')
+    assert model.errors[1].startswith("max_tokens: 200000 > 128000, which is the maximum allowed number of output tokens")
+    refused, refused_again, *served = model.requests
+    assert refused["thinking"]["type"] == "enabled" and refused_again["thinking"]["type"] == "adaptive"
+    assert [(r["thinking"]["type"], r["max_tokens"]) for r in served] == [("adaptive", 128_000)] * 3  # the last retry, then every later turn
     log = proxy.output()
     assert "refused thinking type enabled refused: adaptive thinking instead; sending the turn once more" in log
     assert API_KEY not in log

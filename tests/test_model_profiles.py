@@ -69,11 +69,19 @@ def test_a_recorded_models_api_answer_reads_as_published() -> None:
     assert profiles["claude-haiku-4-5-20251001"].max_output_tokens == 64_000
 
 
-def test_an_unknown_claude_model_gets_its_lines_newest_entry_until_the_api_answers() -> None:
+def test_an_unknown_claude_model_gets_what_all_of_its_line_takes_until_the_api_answers() -> None:
     profile = built_in_profile("claude-opus-9")
-    assert profile is not None and profile.source == f"{BUILT_IN} (opus line)"
-    assert profile.thinking == ("adaptive",)  # the newest Opus in the snapshot
+    assert profile is not None and profile.source == f"{BUILT_IN} (opus line: what all its models take)"
+    assert profile.thinking is None  # no form every Opus takes: the budget form, corrected if refused
+    assert profile.efforts == ("low", "medium", "high") and profile.max_output_tokens == 64_000
     assert built_in_profile("kimi-k2") is None  # no line, no guess
+
+
+@pytest.mark.parametrize("cloud_id", ["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5@20250929"])
+def test_a_clouds_spelling_of_a_claude_id_finds_its_own_entry(cloud_id: str) -> None:
+    profile = built_in_profile(cloud_id)
+    assert profile is not None and profile.source == BUILT_IN and profile.thinking == ("enabled", "disabled")
+    assert profile.context_window == 200_000  # Sonnet 4.5: 200K (its 1M window is a beta)
 
 
 # -- Anthropic requests for every current model at every effort --------------------------------------
@@ -226,3 +234,39 @@ def test_prices_come_from_models_json_else_the_providers_data_else_genai_prices(
     assert (own.prices, own.price_source) == (Prices(input=1, output=2), "models.json")
     unknown = profiles.of(ModelRoute(model="q", provider="ollama", upstream_model="qwen3-coder:30b"))
     assert unknown.prices is None
+
+
+def test_supports_reasoning_effort_true_wins_over_a_list_that_names_no_reasoning() -> None:
+    route = ModelRoute(model="or", provider="generic-chat-completion-api", base_url="https://openrouter.ai/api/v1",
+                       upstream_model="x/y", supports_reasoning_effort=True)
+    profiles = Profiles()
+    profiles.take({profile_key(route): {"id": "x/y", "context_length": 100_000, "supported_parameters": ["tools"]}})
+    assert profiles.of(route).efforts == ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def test_only_openrouters_own_list_brings_its_search_tool() -> None:
+    gateway = profile_from_entry({"id": "m", "object": "model", "context_length": 131_072}, FETCHED)
+    assert gateway.server_tools == () and gateway.context_window == 131_072
+    openrouter = profile_from_entry(next(e for e in OPENROUTER["data"] if e["id"] == "anthropic/claude-opus-5"), FETCHED)
+    assert openrouter.server_tools == ("openrouter:web_search",)
+
+
+def test_thinking_published_without_its_types_is_unknown_not_off() -> None:
+    assert profile_from_entry({"id": "x", "capabilities": {"thinking": {"supported": True}}}, FETCHED).thinking is None
+
+
+def test_a_self_hosted_model_is_not_priced_by_a_clouds_name() -> None:
+    local = ModelRoute(model="l", provider="generic-chat-completion-api", base_url="http://127.0.0.1:8000/v1", upstream_model="deepseek-chat")
+    assert Profiles().of(local).prices is None
+    cloud = ModelRoute(model="c", provider="generic-chat-completion-api", base_url="https://api.deepseek.com/v1", upstream_model="deepseek-chat")
+    assert Profiles().of(cloud).prices is not None
+
+
+def test_a_responses_route_counts_the_usage_its_upstream_reports() -> None:
+    route = ModelRoute(model="r", provider="responses", base_url="https://api.example/v1", upstream_model="m")
+    translator = PROVIDERS["responses"].build({"model": "r", "input": "hi"}, route, "k").new_translator()
+    done = {"type": "response.completed", "response": {"id": "x", "model": "m", "status": "completed", "output": [],
+                                                       "usage": {"input_tokens": 1000, "output_tokens": 500}}}
+    translator.feed(f"event: response.completed\ndata: {json.dumps(done)}\n\n".encode())
+    usage = translator.stream.usage
+    assert (usage.input_tokens, usage.output_tokens) == (1000, 500)

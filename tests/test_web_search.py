@@ -220,3 +220,30 @@ def test_openrouters_cited_pages_become_one_search_and_citations_over_the_answer
     text = message["content"][0]
     assert len(text["annotations"]) == 5 and all(a["start_index"] == 0 and a["end_index"] == len(text["text"]) for a in text["annotations"])
     assert translator.stream.usage.web_search_requests == 1
+
+
+# -- what the review found --------------------------------------------------------------------------------------
+
+
+def test_search_blocks_go_back_only_where_the_route_searches_and_the_turn_asks_for_it() -> None:
+    _, raw, body = fake_search_answer()
+    history = [*body["input"], *[i for i in done_items(translate(raw)) if i["type"] != "function_call"], user("and?")]
+    kimi = claude("kimi-k2-thinking", base_url="https://api.moonshot.ai/anthropic")  # a compatible endpoint: no search of its own
+    for route, tools in ((kimi, [SHELL, LIVE]), (claude(), [SHELL])):  # a route that cannot search; a turn with search off
+        request = PROVIDERS["anthropic"].build({**body, "input": history, "tools": tools}, route, "k", Profiles().of(route)).body
+        blocks = [b for m in request["messages"] for b in m["content"]]
+        assert not any(b["type"] in ("server_tool_use", "web_search_tool_result") for b in blocks)
+        assert any(b["type"] == "text" and b["text"].startswith("[web search: codex-shim search 1]") for b in blocks)
+
+
+def test_openrouters_citations_close_the_reasoning_before_the_search() -> None:
+    from tests.fakes.chat_upstream import chunk, sse
+
+    route, profile = openrouter_route()
+    raw = sse([chunk({"reasoning": "thinking…"}),
+               chunk({"content": "", "annotations": [{"type": "url_citation", "url_citation": {"url": "https://a.example", "title": "A"}}]}),
+               chunk({"content": "answer"}), chunk(finish="stop")])
+    translator = PROVIDERS[route.provider].build({"model": "or", "input": "hi"}, route, "k", profile).new_translator()
+    items = done_items(parse_checked(translator.feed(raw) + translator.feed(b"")))
+    assert [i["type"] for i in items] == ["reasoning", "web_search_call", "message"]
+    assert items[0]["summary"][0]["text"] == "thinking…"

@@ -156,7 +156,8 @@ class FallbackPlan:
             facts["served_by"] = self.serving.route.model
             exchange = self._exchange(self.serving)
             served = exchange.facts() if exchange is not None else {}
-            kept = ("usage", "cost", "provider", "upstream_model", "time_to_first_byte_s", "time_to_first_token_s", "duration_s")
+            kept = ("usage", "cost", "priced_by", "web_search_requests", "corrected", "provider", "upstream_model",
+                    "time_to_first_byte_s", "time_to_first_token_s", "duration_s")
             facts.update({key: served[key] for key in kept if key in served})
         elif self.last_error is not None:
             facts["error"] = self.last_error.message

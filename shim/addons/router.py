@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("codex_shim")
 
+MAX_CORRECTIONS = 3  # retries of one turn, each after a refusal that taught something new
+
 RELAYED_HEADERS = frozenset({"content-type", "cache-control", "retry-after", "x-codex-shim-upstream-status"})
 
 
@@ -271,7 +273,8 @@ class Router:
             else:
                 exchange.outlet.deliver(flow, exchange, b"")  # streamed: it went out as it was translated
         finally:
-            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), **served_by.facts()}
+            served = {k: v for k, v in served_by.facts().items() if k != "output"}  # the form is this flow's
+            flow.metadata[METADATA_KEY] = {**flow.metadata.get(METADATA_KEY, {}), **exchange.facts(), **served}
             if exchange.outlet.reports_outcome:
                 outcome(flow, flow.metadata[METADATA_KEY])
             if self.sides is not None:
@@ -279,7 +282,7 @@ class Router:
 
     def _correction(self, exchange: ByokExchange, resp: http.Response) -> Correction | None:
         """A 400 about a setting codex-shim chose, whose correction changes the request: else None."""
-        if resp.status_code != 400 or exchange.notes.get("corrected"):
+        if resp.status_code != 400:
             return None
         fix = correction_for(refusal_message(resp.get_content(strict=False) or b""), exchange.profile)
         if fix is None:
@@ -292,26 +295,35 @@ class Router:
         return fix if body != exchange.upstream.body else None
 
     async def _retry_corrected(self, flow: http.HTTPFlow, exchange: ByokExchange, fix: Correction) -> ByokExchange:
-        """Send the turn once more with the corrected profile (shim/corrected_retry.py); Codex gets its answer."""
+        """Send the turn again with the corrected profile (shim/corrected_retry.py), and again while each
+        retry's refusal teaches something new (MAX_CORRECTIONS in all); Codex gets the answer, or the last refusal."""
         route = exchange.route
         self.shim.profiles.learn(route, fix.changes, fix.why)
         log.warning(f"codex-shim ({route.model}): {route.provider} refused {fix.why}; sending the turn once more, corrected")
-        collected = CollectedAnswer(exchange.outlet)
-        notes = exchange.notes = {**exchange.notes, "corrected": fix.why}
-        call = new_call_flow(flow.request, flow.client_conn)
-        try:
-            retry = start_byok_call(self.shim, call, exchange.body, route, collected, sides=self.sides, notes=notes, replay=self._tasks)
-        except Exception as exc:  # noqa: BLE001 - the refusal then stands, with why the retry could not go
-            log.exception("codex-shim: could not send the corrected retry")
-            self._deliver_error(flow, exchange, ShimError(502, "upstream_connection_error", f"codex-shim: the corrected retry failed: {exc!r}"))
-            return exchange
-        call.comment += f" (corrected retry: {fix.why})"
-        await collected.done.wait()
-        if collected.error is not None:
-            self._deliver_error(flow, exchange, collected.error)
-        else:
-            exchange.outlet.deliver(flow, exchange, collected.events())
-        return retry
+        exchange.notes = {**exchange.notes, "corrected": fix.why}
+        served_by = exchange
+        for _ in range(MAX_CORRECTIONS):
+            profile = self.shim.profiles.of(route)
+            collected = CollectedAnswer(exchange.outlet)
+            call = new_call_flow(flow.request, flow.client_conn)
+            try:
+                served_by = start_byok_call(self.shim, call, exchange.body, route, collected, sides=self.sides, notes=exchange.notes,
+                                            replay=self._tasks, then=collected.replay_ended)
+            except Exception as exc:  # noqa: BLE001 - the refusal then stands, with why the retry could not go
+                log.exception("codex-shim: could not send the corrected retry")
+                self._deliver_error(flow, exchange, ShimError(502, "upstream_connection_error", f"codex-shim: the corrected retry failed: {exc!r}"))
+                return exchange
+            call.comment += f" (corrected retry: {exchange.notes['corrected']})"
+            await collected.done.wait()
+            if collected.error is None:
+                exchange.outlet.deliver(flow, exchange, collected.events())
+                return served_by
+            learned = self.shim.profiles.of(route) != profile  # the retry's own refusal was read as a correction
+            if collected.error.status != 400 or not learned:
+                break
+        assert collected.error is not None  # the loop ends early only on success
+        self._deliver_error(flow, exchange, collected.error)
+        return served_by
 
     def _answer_whole(self, flow: http.HTTPFlow, exchange: ByokExchange, resp: http.Response) -> None:
         """An answer that was not streamed (JSON, compressed SSE, an error, the legacy endpoint)."""

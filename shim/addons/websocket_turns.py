@@ -192,7 +192,7 @@ class WebSocketTurns:
             return
         except Exception as exc:
             log.exception("codex-shim: failed to start a WebSocket turn")
-            turn.error_frame(ShimError(502, "upstream_connection_error", f"codex-shim ({route.model}): could not reach the provider: {exc!r}"))
+            turn.error_frame(ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"))
             return
         turn.handler = exchange.replay
 

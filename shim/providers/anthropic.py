@@ -78,9 +78,10 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
     profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
     search = web_search.codex_tool(body.get("tools") or [])
-    if search is not None and web_search.web_search_kind(route, profile) and web_search.live(search, route.model):
+    search_on = search is not None and web_search.web_search_kind(route, profile) is not None and web_search.live(search, route.model)
+    if search_on and search is not None:
         tools.append(web_search.anthropic_server_tool(search))  # the model searches at Anthropic
-    system, messages = _MessageMapper(route, names, profile).map(body)
+    system, messages = _MessageMapper(route, names, profile, search_on).map(body)
     max_tokens = anthropic_thinking.max_tokens(body, profile)
     request: dict[str, Any] = {"model": route.upstream_name, "max_tokens": max_tokens, "messages": messages, "stream": True}
     if system:
@@ -173,8 +174,9 @@ class _MessageMapper(InputWalker):
 
     provider = "anthropic"
 
-    def __init__(self, route: ModelRoute, names: ToolNames, profile: ModelProfile) -> None:
+    def __init__(self, route: ModelRoute, names: ToolNames, profile: ModelProfile, search_on: bool = False) -> None:
         super().__init__(route, names, profile)
+        self.search_on = search_on  # the request declares Anthropic's search: its blocks may come back
         self.system: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
 
@@ -188,10 +190,14 @@ class _MessageMapper(InputWalker):
     def reasoning(self, item: dict[str, Any]) -> None:
         payload = carrier.unwrap(CARRIER_KIND, item.get("encrypted_content"))
         blocks = payload.get("blocks") if payload else None
-        if isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
-            self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _REPLAYED_TYPES])
-        elif (notes := web_search.sources_text(item.get("encrypted_content"))) is not None:
-            self._append("assistant", [{"type": "text", "text": notes}])  # another route's searches, as plain sources
+        if not isinstance(blocks, list):  # foreign reasoning is dropped: Anthropic cannot verify it
+            return
+        searched = [b for b in blocks if isinstance(b, dict) and b.get("type") in _SEARCH_TYPES]
+        if searched and not self.search_on:  # this route or this request cannot take search blocks back
+            notes = web_search.sources_text(item.get("encrypted_content"))
+            self._append("assistant", [{"type": "text", "text": notes}] if notes else [])
+            return
+        self._append("assistant", [b for b in blocks if isinstance(b, dict) and b.get("type") in _REPLAYED_TYPES])
 
     def tool_call(self, call: ToolCall) -> None:
         tool_input = {"input": call.payload} if call.custom else _parse_arguments(call.payload)

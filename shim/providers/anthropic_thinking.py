@@ -28,7 +28,8 @@ BUDGETS = {"low": 4_000, "medium": 10_000, "high": 24_000, "xhigh": 32_000}
 MIN_BUDGET = 1_024
 NO_THINKING = ("none", "minimal")
 SUMMARY_ASKED = ("auto", "concise", "detailed")
-DEFAULT_MAX_TOKENS = 32_000  # a model whose limit is not published (a compatible endpoint's)
+DEFAULT_MAX_TOKENS = 32_000  # not asked for (and the default for a model whose limit is not published)
+LONG_EFFORTS = ("xhigh", "max", "ultra")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +50,15 @@ class Reasoning:
 THINKING_ON = ("adaptive", "enabled", "between_tools")
 
 def max_tokens(body: dict[str, Any], profile: ModelProfile) -> int:
-    """Codex's max_output_tokens within the model's published limit (the limit itself if not asked)."""
+    """Codex's max_output_tokens within the model's published limit. Not asked: 32,000, or the
+    whole limit for the efforts that think longest (xhigh, max, ultra) — Anthropic counts
+    max_tokens against a key's output rate limit as a request starts, so it is not raised for all."""
     limit = profile.max_output_tokens or DEFAULT_MAX_TOKENS
     asked = body.get("max_output_tokens")
     if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
-        limit = min(limit, asked)
-    return max(1, limit)
+        return max(1, min(limit, asked))
+    effort = _dict(body.get("reasoning")).get("effort")
+    return limit if effort in LONG_EFFORTS else min(limit, DEFAULT_MAX_TOKENS)
 
 
 def reasoning(body: dict[str, Any], profile: ModelProfile, limit: int) -> Reasoning:
@@ -80,7 +84,7 @@ def reasoning(body: dict[str, Any], profile: ModelProfile, limit: int) -> Reason
             thinking["display"] = "summarized"
         return Reasoning(thinking, effort, _note(asked, effort, ladder))
     if "enabled" in forms:
-        budget = min(BUDGETS.get(asked, limit), limit - MIN_BUDGET) if asked not in NO_THINKING else MIN_BUDGET
+        budget = min(BUDGETS.get(asked, limit) if asked not in NO_THINKING else MIN_BUDGET, limit - MIN_BUDGET)
         if budget < MIN_BUDGET:
             return Reasoning(effort=effort, note=f"max_tokens {limit} leaves no room for a thinking budget")
         return Reasoning({"type": "enabled", "budget_tokens": budget}, effort, _note(asked, effort, ladder))

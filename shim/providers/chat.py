@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import carrier
 from ..config import ModelRoute
-from ..model_profile import ModelProfile
+from ..model_profile import OPENAI_EFFORTS, ModelProfile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
@@ -24,9 +24,6 @@ from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Text, ToolCall, conte
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
 CARRIER_KIND = "chat"
-# The reasoning_effort values OpenAI's Chat Completions API documents (openai SDK's ReasoningEffort;
-# each model takes a part of them, and a refusal names which: shim/corrections.py).
-OPENAI_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 # finish_reason -> why the answer is incomplete; any other reason completes it.
 _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -351,6 +348,7 @@ class ChatEventMapper:
                 self._take_reasoning(delta)
             annotations = delta.get("annotations")
             if annotations:
+                self._end_reasoning()  # a search item comes after the reasoning, not inside it
                 self._search.cited(annotations)
             content = delta.get("content")
             if content and content.__class__ is str:  # the hot path: one text delta
@@ -374,7 +372,7 @@ class ChatEventMapper:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             counts = usage_counts(usage)
-            self._searches_counted = counts["web_search_requests"] or 0
+            self._searches_counted = counts["web_search_requests"] or self._searches_counted
             writer.set_usage(**counts)
 
     def _take_reasoning(self, delta: dict[str, Any]) -> None:

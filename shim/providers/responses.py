@@ -16,7 +16,7 @@ from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
 from ..model_profile import ModelProfile
-from ..responses_stream import TERMINAL_EVENTS, EventWriter
+from ..responses_stream import TERMINAL_EVENTS, EventWriter, Usage
 from ..sse import SSEEvent
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 
@@ -132,6 +132,9 @@ class ResponsesEventMapper:
             changed = True
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
             changed |= _complete_usage(response)
+            usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
+            self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
+                                  cache_write_tokens=usage.cache_write_tokens, reasoning_tokens=usage.reasoning_tokens)
         self.writer.relay(name, json.dumps(parsed) if changed else data, parsed, sequence)
 
     def close(self) -> None:
