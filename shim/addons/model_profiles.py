@@ -86,7 +86,7 @@ class ModelProfiles:
                     log.warning(f"codex-shim: cannot write {self.cache_path}: {exc.strerror}")
         for slug, why in failed.items():
             route = routes[slug]
-            log.info(f"codex-shim: no model data for {slug} from {route.url_base}/models ({why}); using {self.shim.profiles.source(route)}")
+            log.info(f"codex-shim: no model data for {slug} from {route.url_base}/models ({why}); its profile: {self.shim.profiles.source(route)}")
         log.info(profiles_table(self.shim, routes))
 
 
