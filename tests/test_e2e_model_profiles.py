@@ -154,3 +154,26 @@ def test_codex_shows_an_openrouter_models_search(tmp_path: Path) -> None:
     assert first["tools"][-1]["type"] == "openrouter:web_search"
     assert "web search" in result.stdout + result.stderr and "marker-42" in result.stdout
     assert "OpenRouter's web search server tool" in log  # the profiles table says how the route searches
+
+
+def test_with_a_chatgpt_login_the_catalog_entry_asks_for_the_effort_and_a_summary_so_claudes_thinking_shows(tmp_path: Path) -> None:
+    """Codex Desktop's road: ChatGPT login, the catalog from chatgpt.com with the BYOK entry merged in.
+    The entry lists Opus 4.7's own ladder (so xhigh arrives as xhigh) and asks for a summary by default
+    (so adaptive thinking, whose text Opus 4.7 omits unless asked, is shown)."""
+    from tests.chatgpt_login import bundled_catalog, chatgpt_backend, map_chatgpt_to, run_codex_chatgpt
+
+    model = ScriptedAnthropicModel(strict_models=True)
+    with anthropic_upstream(model) as upstream, chatgpt_backend(bundled_catalog(tmp_path / "bundled")) as backend:
+        route = {"model": SLUG, "provider": "anthropic", "api_key": API_KEY, "upstream_model": "claude-opus-4-7",
+                 "base_url": f"{upstream.base_url}/v1"}
+        with Mitmdump(tmp_path, [route], map_chatgpt_to(backend.port), model_data=True) as proxy:
+            proxy.wait_for_output("model profiles")
+            home = tmp_path / "home"
+            home.mkdir()
+            (home / "config.toml").write_text('model_reasoning_effort = "xhigh"\n')  # no summary setting: the entry's default
+            result = run_codex_chatgpt(proxy, home, SLUG, "Run the marker command, twice.")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert model.errors == [] and "marker-1-42" in result.stdout
+    assert all(r["thinking"] == {"type": "adaptive", "display": "summarized"} and r["output_config"] == {"effort": "xhigh"}
+               for r in model.requests)
+    assert "Round 1: run the tool… ✓" in result.stderr  # the thinking text reached Codex
