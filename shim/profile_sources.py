@@ -39,7 +39,7 @@ def profile_from_entry(entry: Mapping[str, Any], source: str) -> ModelProfile:
         return _anthropic(entry, source)
     if "context_length" in entry or "supported_parameters" in entry:
         return _openrouter(entry, source)
-    window = _positive(entry.get("max_model_len")) or _positive(entry.get("context_window"))
+    window = positive_int(entry.get("max_model_len")) or positive_int(entry.get("context_window"))
     return ModelProfile(source=source, context_window=window)
 
 
@@ -63,8 +63,8 @@ def _anthropic(entry: Mapping[str, Any], source: str) -> ModelProfile:
     tools = _dict(caps.get("server_tools"))
     return ModelProfile(
         source=source,
-        context_window=_positive(entry.get("max_input_tokens")),
-        max_output_tokens=_positive(entry.get("max_tokens")),
+        context_window=positive_int(entry.get("max_input_tokens")),
+        max_output_tokens=positive_int(entry.get("max_tokens")),
         thinking=forms if thinking else None,
         efforts=efforts if effort else None,
         image_input=_flag(caps.get("image_input")),
@@ -101,8 +101,8 @@ def _openrouter(entry: Mapping[str, Any], source: str) -> ModelProfile:
     prices = _openrouter_prices(entry.get("pricing"))
     return ModelProfile(
         source=source,
-        context_window=_positive(entry.get("context_length")) or _positive(top.get("context_length")),
-        max_output_tokens=_positive(top.get("max_completion_tokens")),
+        context_window=positive_int(entry.get("context_length")) or positive_int(top.get("context_length")),
+        max_output_tokens=positive_int(top.get("max_completion_tokens")),
         efforts=efforts,
         effort_param=effort_param,
         image_input=("image" in modalities) if isinstance(modalities, list) else None,
@@ -140,14 +140,15 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _positive(value: Any) -> int | None:
+def positive_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 # -- matching a route's model to an entry --------------------------------------------------------
 
 
-def _undated(model_id: str) -> str:
+def undated(model_id: str) -> str:
+    """claude-sonnet-4-5-20250929 → claude-sonnet-4-5: an id without its release date (the alias)."""
     return re.sub(r"-\d{8}$", "", model_id)
 
 
@@ -157,8 +158,8 @@ def find_entry(entries: Iterable[Mapping[str, Any]], model: str) -> Mapping[str,
     for entry in entries:
         if entry["id"] == model:
             return entry
-    wanted = _undated(model)
-    return next((e for e in entries if _undated(e["id"]) == wanted), None)
+    wanted = undated(model)
+    return next((e for e in entries if undated(e["id"]) == wanted), None)
 
 
 # -- the snapshot shipped for a first offline start ---------------------------------------------------

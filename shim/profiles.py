@@ -26,6 +26,7 @@ from .config import ModelRoute
 from .model_profile import CACHED, FETCHED, ModelProfile
 from .profile_sources import find_entry, profile_from_entry
 from .providers import PROVIDERS
+from .providers.base import upstream_headers
 from .zero_config import get_json, why_failed
 
 log = logging.getLogger("codex_shim")
@@ -149,16 +150,12 @@ def upstreams(routes: Iterable[ModelRoute], environ: Mapping[str, str]) -> list[
 
 
 def _headers(route: ModelRoute, environ: Mapping[str, str], anthropic: bool) -> dict[str, str]:
-    key = route.resolve_key(environ)  # type: ignore[arg-type]
-    headers: dict[str, str] = {}
-    if anthropic:
-        headers["anthropic-version"] = ANTHROPIC_VERSION
-    if key:
-        if anthropic and route.auth_header == "x-api-key":
-            headers["x-api-key"] = key
-        else:
-            headers["authorization"] = f"Bearer {key}"
-    headers.update(route.extra_headers)
+    """The route's own key and headers, as its turns send them (providers/base.upstream_headers), asking for JSON."""
+    auth = route.auth_header if anthropic else "bearer"
+    extra = {"anthropic-version": ANTHROPIC_VERSION} if anthropic else None
+    headers = upstream_headers(route, route.resolve_key(environ), auth=auth, extra=extra)  # type: ignore[arg-type]
+    for name in ("content-type", "accept"):  # a GET of JSON, not a streamed POST
+        headers.pop(name, None)
     return headers
 
 

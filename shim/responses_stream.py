@@ -106,11 +106,9 @@ class _Text:
     prefix: bytes = b""
     parts: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
-    length: int = 0
     annotations: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, text: str) -> None:
-        self.length += len(text)
         self.parts.append(text)
         if len(self.parts) >= 256:
             self.blocks.append("".join(self.parts))
@@ -118,6 +116,10 @@ class _Text:
 
     def text(self) -> str:
         return "".join(self.blocks) + "".join(self.parts)
+
+    def length(self) -> int:
+        """Characters so far, counted when asked (a citation's span), never per delta."""
+        return sum(map(len, self.blocks)) + sum(map(len, self.parts))
 
 
 @dataclass(slots=True)
@@ -490,7 +492,7 @@ class ResponseStream:
 
     def text_offset(self) -> int:
         """Characters of the open message so far (where a citation's span starts)."""
-        return self._message.length if self._message is not None else 0
+        return self._message.length() if self._message is not None else 0
 
     def annotate(self, annotations: list[dict[str, Any]]) -> None:
         """Annotations (url_citation) on the open message's text, each announced as OpenAI does."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ModelRoute
-from .profile_sources import built_in_entries
+from .profile_sources import built_in_entries, positive_int, undated
 
 OLLAMA_TAGS_URL = "http://127.0.0.1:11434/api/tags"
 
@@ -62,10 +61,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def _entries(answer: Any) -> list[dict[str, Any]]:
     """The `data` list every models endpoint here answers with; entries without a string id are skipped."""
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
@@ -92,7 +87,7 @@ def pick_anthropic(answer: Any) -> list[ModelInfo]:
         if line and line not in newest and entry.get("lifecycle", "active") == "active":
             newest[line] = entry
     return [
-        ModelInfo(e["id"], _text(e.get("display_name")), _positive(e.get("max_input_tokens"))) for e in newest.values()
+        ModelInfo(e["id"], _text(e.get("display_name")), positive_int(e.get("max_input_tokens"))) for e in newest.values()
     ]
 
 
@@ -113,7 +108,7 @@ def _openrouter_fits(entry: dict[str, Any]) -> bool:
         "tools" in (entry.get("supported_parameters") or [])
         and "text" in modalities_in
         and "text" in modalities_out
-        and (_positive(entry.get("context_length")) or 0) >= OPENROUTER_MIN_CONTEXT
+        and (positive_int(entry.get("context_length")) or 0) >= OPENROUTER_MIN_CONTEXT
         and ":" not in model_id  # :free, :thinking, … are variants of a base id
         and "/" in model_id
         and not model_id.startswith(("openrouter/", "~"))
@@ -129,7 +124,7 @@ def pick_openrouter(answer: Any) -> list[ModelInfo]:
     """
     fitting = sorted(
         (e for e in _entries(answer) if _openrouter_fits(e)),
-        key=lambda e: _positive(e.get("created")) or 0,
+        key=lambda e: positive_int(e.get("created")) or 0,
         reverse=True,
     )
     newest: dict[str, dict[str, Any]] = {}
@@ -140,18 +135,13 @@ def pick_openrouter(answer: Any) -> list[ModelInfo]:
         count[vendor] = count.get(vendor, 0) + 1
     vendors = sorted(newest, key=lambda v: -count[v])[:OPENROUTER_VENDORS]  # stable: ties keep newest first
     return [
-        ModelInfo(newest[v]["id"], _text(newest[v].get("name")), _positive(newest[v].get("context_length")))
+        ModelInfo(newest[v]["id"], _text(newest[v].get("name")), positive_int(newest[v].get("context_length")))
         for v in vendors
     ]
 
 
-def _without_date(model_id: str) -> str:
-    """claude-sonnet-4-5-20250929 → claude-sonnet-4-5: the slug a user types; the dated id goes upstream."""
-    return re.sub(r"-\d{8}$", "", model_id)
-
-
 def anthropic_route(info: ModelInfo) -> ModelRoute:
-    slug = _without_date(info.id)
+    slug = undated(info.id)
     return _route(model=slug, provider="anthropic", api_key_env="ANTHROPIC_API_KEY",
                   upstream_model=info.id if slug != info.id else None,
                   display_name=info.display_name, max_context_limit=info.context_window)
@@ -270,7 +260,7 @@ def read_cache(path: Path) -> dict[str, list[ModelInfo]]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         providers = raw["providers"] if raw.get("version") == CACHE_VERSION else {}
         return {
-            name: [ModelInfo(str(m["id"]), _text(m.get("display_name")), _positive(m.get("context_window"))) for m in models]
+            name: [ModelInfo(str(m["id"]), _text(m.get("display_name")), positive_int(m.get("context_window"))) for m in models]
             for name, models in providers.items()
             if isinstance(models, list) and all(isinstance(m, dict) and _text(m.get("id")) for m in models)
         }

@@ -78,9 +78,10 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
     profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
     search = web_search.codex_tool(body.get("tools") or [])
-    search_on = search is not None and web_search.web_search_kind(route, profile) is not None and web_search.live(search, route.model)
-    if search_on and search is not None:
+    search_on = False
+    if search is not None and web_search.web_search_kind(route, profile) is not None and web_search.live(search, route.model):
         tools.append(web_search.anthropic_server_tool(search))  # the model searches at Anthropic
+        search_on = True
     system, messages = _MessageMapper(route, names, profile, search_on).map(body)
     max_tokens = anthropic_thinking.max_tokens(body, profile)
     request: dict[str, Any] = {"model": route.upstream_name, "max_tokens": max_tokens, "messages": messages, "stream": True}
@@ -352,7 +353,7 @@ class _Block:
     partial: list[str] = field(default_factory=list)
     search_id: str = ""
     citations: list[dict[str, Any]] = field(default_factory=list)
-    cited_from: int | None = None  # where this text block's text starts in the message (for its citations)
+    cited_from: int = 0  # where this text block's text starts in the message (for its citations)
 
     def as_replay(self) -> dict[str, Any]:
         if self.kind == "redacted_thinking":
@@ -392,6 +393,7 @@ class AnthropicEventMapper:
         kind = block.get("type", "")
         state = self._blocks[index] = _Block(kind)
         if kind == "text":
+            state.cited_from = self.writer.text_offset()  # where its citations' span starts (once per block)
             self.writer.text_delta(block.get("text") or "")
         elif kind == "thinking":
             self._thinking_text(state, block.get("thinking") or "")
@@ -420,8 +422,6 @@ class AnthropicEventMapper:
         state = self._blocks.get(index)
         dtype = delta.get("type")
         if dtype == "text_delta":
-            if state is not None and state.cited_from is None:
-                state.cited_from = self.writer.text_offset()
             self.writer.text_delta(delta.get("text") or "")
         elif dtype == "thinking_delta" and state is not None:
             self._thinking_text(state, delta.get("thinking") or "")
@@ -446,8 +446,7 @@ class AnthropicEventMapper:
         if state.search_id:
             self._searches.asked(state.search_id, "".join(state.partial))
         elif state.kind == "text" and state.citations:
-            start = state.cited_from if state.cited_from is not None else self.writer.text_offset()
-            self.writer.annotate(web_search.url_citations(state.citations, start, self.writer.text_offset()))
+            self.writer.annotate(web_search.url_citations(state.citations, state.cited_from, self.writer.text_offset()))
         elif state.kind == "tool_use":
             # A block Anthropic stopped because max_tokens ran out holds half-written JSON: it stays
             # open, so that the incomplete ending drops it instead of Codex running it.
