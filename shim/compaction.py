@@ -19,7 +19,7 @@ from typing import Any
 
 from . import carrier
 from .providers.base import UpstreamRequest
-from .responses_stream import FilteringWriter, ResponseStream
+from .responses_stream import FilteringWriter, ResponseStream, new_id
 
 CARRIER_KIND = "compaction"
 
@@ -74,7 +74,7 @@ def _user_text(text: str) -> dict[str, Any]:
 
 
 def compaction_item(summary: str) -> dict[str, Any]:
-    return {"type": "compaction", "encrypted_content": carrier.wrap(CARRIER_KIND, {"summary": summary})}
+    return {"id": new_id("cmp"), "type": "compaction", "encrypted_content": carrier.wrap(CARRIER_KIND, {"summary": summary})}
 
 
 def wrap(upstream: UpstreamRequest) -> UpstreamRequest:

@@ -112,3 +112,14 @@ def from_upstream(
         return ShimError(400, "invalid_api_key", text + " (check this route's api_key / api_key_env)", retry_after)
     # A 529 is not an HTTP status Codex knows; 503 carries the same meaning.
     return ShimError(503 if status == 529 else status, code, text, retry_after)
+
+
+def previous_response_not_found(response_id: str) -> ShimError:
+    """A BYOK call that continues a stored response: codex-shim stores none, so it cannot be
+    found — said plainly, never answered without the conversation's start."""
+    return ShimError(
+        400,
+        "previous_response_not_found",
+        f"codex-shim: previous response {response_id!r} not found: BYOK models keep no responses "
+        "(previous_response_id cannot be resolved); send the whole conversation as input instead",
+    )

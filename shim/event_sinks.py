@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from .sse import encode_event
 
+TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
 
 class EventSink(Protocol):
     """Receives one encoded event at a time; `event` is the object when the writer has one.
@@ -84,25 +86,31 @@ class FrameSink:
         return b""
 
 
-class JSONSink:
-    """The legacy compact endpoint's answer: `{"output": [items]}` once the answer completed."""
+class WholeAnswerSink:
+    """Keeps what a JSON answer is made of: the finished output items and the terminal event
+    (response.completed, .incomplete or .failed), ours or an upstream's relayed one. Deltas are
+    not kept: the finished items carry their text."""
 
-    __slots__ = ("_items", "_final")
+    __slots__ = ("items", "final")
 
     def __init__(self) -> None:
-        self._items: list[Any] = []
-        self._final: dict[str, Any] | None = None
+        self.items: list[Any] = []
+        self.final: dict[str, Any] | None = None
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
         if event is None:
             return
         if event_type == "response.output_item.done":
-            self._items.append(event["item"])
-        elif event_type in ("response.completed", "response.incomplete", "response.failed"):
-            self._final = event
+            self.items.append(event["item"])
+        elif event_type in TERMINAL_EVENTS:
+            self.final = event
 
     def relayed(self, event_type: str, data: str) -> None:
-        """Relayed upstream events never end a compaction answer; nothing to keep."""
+        """An upstream's own event: only its terminal one is read (its response has the output)."""
+        if event_type in TERMINAL_EVENTS:
+            event = json.loads(data)
+            if isinstance(event, dict) and isinstance(event.get("response"), dict):
+                self.final = event
 
     def framing(self, event_type: str) -> tuple[bytes, bytes]:
         return b"", b""
@@ -113,11 +121,7 @@ class JSONSink:
     def drain(self) -> bytes:
         return b""
 
-    def answer(self) -> tuple[int, bytes]:
-        """The HTTP status and JSON body for the whole answer."""
-        final = self._final or {}
-        if final.get("type") == "response.completed":
-            return 200, json.dumps({"output": self._items}).encode()
-        response = final.get("response") or {}
-        error = response.get("error") or {"code": "server_error", "message": "compaction failed"}
-        return 502, json.dumps({"error": error}).encode()
+    def response(self) -> dict[str, Any] | None:
+        """The final response object (None: the answer never ended)."""
+        return self.final.get("response") if self.final is not None else None
+

@@ -28,6 +28,7 @@ from .model_profile import ModelProfile
 from .outlets import HttpStream, Outlet
 from .providers import PROVIDERS
 from .providers.base import StreamTranslator, UpstreamRequest
+from .response_object import request_echo
 
 METADATA_KEY = "codex_shim"
 """flow.metadata[METADATA_KEY]: what codex-shim did with a flow (see README, "Flows in mitmweb")."""
@@ -190,7 +191,7 @@ def open_exchange(
         )
     compacting = compaction.is_compaction_request(body)
     profile = profile or provider.default_profile(route).with_route_overrides(route)
-    upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile)
+    upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile).with_reader(echo=request_echo(body))
     if compacting:
         upstream = compaction.wrap(upstream)
     return ByokExchange(route, upstream, profile=profile, body=body, compacting=compacting, outlet=outlet or HttpStream())

@@ -6,8 +6,10 @@ knows what that means for its asker. A new answer form is one class here.
 
 - `HttpStream`: Codex's HTTP flow. SSE on the flow, streamed or whole; an error as a 200 SSE
   answer ending in response.failed, or as its status where Codex must see that.
-- `LegacyCompact`: `POST …/responses/compact`. `{"output": [...]}` once whole; an error as its
-  status and a JSON body.
+- `JsonAnswer`: a call without `"stream": true` (any Responses client). One response object
+  once whole; a failure as its status and a JSON error.
+- `LegacyCompact`: `POST …/responses/compact`. The compacted output (`{"object":
+  "response.compaction", "output": [...], …}`) once whole; an error as its status and a JSON body.
 - `SocketFrames`: a WebSocket turn (shim/addons/websocket_turns.py). Text frames as written; an
   error frame, or response.failed.
 - the fallback `Attempt` (shim/addons/fallbacks.py) and `CollectedAnswer`
@@ -20,9 +22,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from mitmproxy import http
 
-from .answers import error_response, failed_stream_response, sse_response
+from .answers import compacted_response, error_response, failed_stream_response, json_response, sse_response
 from .errors import ShimError
-from .event_sinks import EventSink, FrameSink, JSONSink, SSESink
+from .event_sinks import EventSink, FrameSink, SSESink, WholeAnswerSink
 
 if TYPE_CHECKING:
     from .exchange import ByokExchange
@@ -85,17 +87,19 @@ class HttpStream:
         pass  # the flow's own stream just breaks: Codex retries the turn
 
 
-class LegacyCompact:
-    """`POST …/responses/compact`, answered with `{"output": [items]}` (shim/event_sinks.JSONSink)."""
+class JsonAnswer:
+    """A Responses call that did not ask for a stream: one response object once the answer is
+    whole, as the API answers it (the provider is still asked to stream; nothing reaches the caller
+    before the end)."""
 
     name = "json"
     anonymous = False
     reports_outcome = True
     answers_on_flow = True
-    streams = False  # one JSON object, written when the answer is whole
+    streams = False
 
     def __init__(self) -> None:
-        self.events = JSONSink()
+        self.events = WholeAnswerSink()
 
     def sink(self) -> EventSink:
         return self.events
@@ -104,14 +108,22 @@ class LegacyCompact:
         pass
 
     def deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
-        status, body = self.events.answer()
-        flow.response = http.Response.make(status, body, {"content-type": "application/json"})
+        flow.response = json_response(self.events.response())
 
     def deliver_error(self, flow: http.HTTPFlow, exchange: ByokExchange, error: ShimError) -> None:
         flow.response = error_response(error)
 
     def broken(self, flow: http.HTTPFlow, exchange: ByokExchange, reason: str) -> None:
         pass
+
+
+class LegacyCompact(JsonAnswer):
+    """`POST …/responses/compact`, answered with the compacted output (shim/answers.compacted_response)."""
+
+    name = "compact"
+
+    def deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
+        flow.response = compacted_response(self.events.items, self.events.response())
 
 
 class FrameTarget(Protocol):

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .event_sinks import EventSink, SSESink
+from .event_sinks import TERMINAL_EVENTS, EventSink, SSESink
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -31,7 +31,6 @@ _TEXT_TAIL = b',"logprobs":[],"sequence_number":'
 _PLAIN_TAIL = b',"sequence_number":'
 _TEXT_DELTA = "response.output_text.delta"
 _REASONING_DELTA = "response.reasoning_summary_text.delta"
-TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 def _delta_prefix(sink: EventSink, event_type: str, item_id: str, output_index: int, index_field: str | None) -> bytes:
@@ -269,8 +268,10 @@ class ResponseStream:
         parallel_tool_calls: bool = True,
         sink: EventSink | None = None,
         anonymous: bool = False,
+        echo: dict[str, Any] | None = None,
     ) -> None:
         self.anonymous = anonymous
+        self._echo = echo or {}  # the request's settings, repeated in every response object (shim/response_object.py)
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -622,22 +623,23 @@ class ResponseStream:
         return index
 
     def _snapshot(self, status: str, usage: bool = False) -> dict[str, Any]:
-        snapshot: dict[str, Any] = {
+        """The whole response object as it stands: what the API puts in every event that carries one."""
+        return {
             "id": self.response_id,
             "object": "response",
             "created_at": self._created_at,
+            "completed_at": int(time.time()) if status == "completed" else None,
             "status": status,
             "model": self.model,
             "output": self._output if status != "in_progress" else [],
+            "error": None,
+            "incomplete_details": None,
             "parallel_tool_calls": self._parallel,
             "tool_choice": "auto",
             "tools": [],
-            "error": None,
-            "incomplete_details": None,
+            **self._echo,
+            "usage": self.usage.as_json() if usage else None,
         }
-        if usage:
-            snapshot["usage"] = self.usage.as_json()
-        return snapshot
 
     def _finish_item(self, output_index: int, item: dict[str, Any]) -> None:
         # Items finish in any order (a tool call may outlive later text); the list keeps index order.

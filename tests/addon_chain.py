@@ -84,6 +84,9 @@ def entry_addons() -> list[Any]:
 
 
 def responses_call(body: dict[str, Any] | bytes, path: str = "/backend-api/codex/responses", host: str = "chatgpt.com") -> http.HTTPFlow:
+    """A Responses call as Codex makes it: streamed, unless `body` says `"stream": false`."""
+    if isinstance(body, dict) and not path.endswith("/compact"):
+        body = {"stream": True, **body}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = http.Request.make(
         "POST", f"https://{host}{path}", content,

@@ -223,4 +223,6 @@ def normalise(events: list[Event]) -> list[Event]:
     for e in out:
         if "response" in e:
             e["response"]["created_at"] = 0
+            if e["response"].get("completed_at") is not None:
+                e["response"]["completed_at"] = 1
     return out

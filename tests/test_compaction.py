@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from shim import carrier, compaction
+from shim.answers import compacted_response
 from shim.config import ModelRoute
-from shim.event_sinks import JSONSink
+from shim.event_sinks import WholeAnswerSink
 from shim.providers import chat
 from shim.responses_stream import ResponseStream
 from tests.fakes.chat_upstream import USAGE, chunk, sse
@@ -64,18 +65,24 @@ def test_our_compaction_items_are_expanded_and_foreign_ones_dropped() -> None:
     assert texts == [compaction.SUMMARY_HEADER + "Earlier: we fixed the parser.", "continue"]
 
 
-def test_the_legacy_compact_answer_lists_the_output_items() -> None:
+def test_the_legacy_compact_answer_is_the_sdks_compacted_response() -> None:
+    from openai.types.responses.compacted_response import CompactedResponse
+
     item = compaction.compaction_item("summary")
-    completed = JSONSink()
+    completed = WholeAnswerSink()
     stream = ResponseStream("byok", sink=completed)
+    stream.set_usage(input_tokens=120, output_tokens=30)
     stream.add_item(item)
     stream.complete()
-    status, body = completed.answer()
-    assert status == 200 and json.loads(body) == {"output": [item]}
-    failed = JSONSink()
+    answer = compacted_response(completed.items, completed.response())
+    parsed = CompactedResponse.model_validate_json(answer.content or b"")
+    assert answer.status_code == 200 and parsed.object == "response.compaction"
+    assert parsed.id == stream.response_id and parsed.usage.total_tokens == 150
+    assert [i.model_dump(exclude_none=True) for i in parsed.output] == [item] and item["id"].startswith("cmp_")
+    failed = WholeAnswerSink()
     ResponseStream("byok", sink=failed).fail("x", "boom")
-    status, body = failed.answer()
-    assert status == 502 and b"boom" in body
+    answer = compacted_response(failed.items, failed.response())
+    assert answer.status_code == 502 and b"boom" in (answer.content or b"")
 
 
 def test_an_empty_summary_fails_instead_of_wiping_the_conversation() -> None:

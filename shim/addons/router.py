@@ -26,9 +26,9 @@ from ..byok_call import new_call_flow, start_byok_call
 from ..config import RouteTable
 from ..corrected_retry import CollectedAnswer
 from ..corrections import Correction, correction_for, refusal_message
-from ..errors import RequestError, ShimError, from_upstream
+from ..errors import RequestError, ShimError, from_upstream, previous_response_not_found
 from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
-from ..outlets import HttpStream, LegacyCompact
+from ..outlets import HttpStream, JsonAnswer, LegacyCompact, Outlet
 from ..policy import CodexShimOutcomeHook, CodexShimTurnHook, Turn
 from ..rules import route_by_rules
 from ..state import Shim
@@ -148,34 +148,40 @@ class Router:
             body = json.loads(req.get_content(strict=True) or b"")
         except (ValueError, json.JSONDecodeError) as exc:
             if self.shim.routes.get(turn_model(req.headers) or ""):
-                self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", legacy)
+                self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", False)
             return  # not ours to judge: pass through
         model = body.get("model") if isinstance(body, dict) else None
         model = model if isinstance(model, str) else None
         if not isinstance(body, dict):
             self._pass_native(flow, body, model, {})
             return
+        streams = not legacy and body.get("stream") is True  # the caller reads SSE
         turn, notes = decide_turn(flow, body, model, legacy, self.shim.routes)
         if refusal := unknown_route(turn, self.shim.routes):
-            self._refuse(flow, refusal, model or "", legacy)
+            self._refuse(flow, refusal, model or "", streams)
             return
         body = turn.body
         route = self.shim.routes.get(turn.use) if turn.use else None
         if route is None:
             self._pass_native(flow, body, model, notes)
             return
-        if not legacy and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
+        if previous := body.get("previous_response_id"):
+            self._refuse(flow, previous_response_not_found(str(previous)), route.model, streams)
+            return
+        if streams and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
             return  # served by the first of its routes that answers
+        if route.fallbacks and not legacy and not streams:
+            notes["fallbacks"] = "not tried: a call without \"stream\": true is answered by its own route"
         try:  # whatever fails in here is answered, not raised
-            outlet = LegacyCompact() if legacy else HttpStream()
+            outlet: Outlet = HttpStream() if streams else LegacyCompact() if legacy else JsonAnswer()
             start_byok_call(self.shim, flow, legacy_compact_body(body) if legacy else body, route, outlet, sides=self.sides, notes=notes)
         except RequestError as exc:
-            self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, legacy)
+            self._refuse(flow, ShimError(exc.status, exc.code, f"codex-shim ({route.model}): {exc}"), route.model, streams)
             return
         except Exception as exc:
             log.exception("codex-shim: failed to translate a request")
             flow.metadata[METADATA_KEY] = {"route": route.model, "traceback": traceback.format_exc()}
-            self._refuse(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"), route.model, legacy)
+            self._refuse(flow, ShimError(500, "server_error", f"codex-shim ({route.model}): internal error: {exc!r}"), route.model, streams)
 
     def _pass_native(self, flow: http.HTTPFlow, body: Any, model: str | None, notes: dict[str, Any]) -> None:
         exchange = NativeExchange()
@@ -186,9 +192,9 @@ class Router:
             flow.metadata[METADATA_KEY]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
         self.shim.exchanges.open(flow, exchange)
 
-    def _refuse(self, flow: http.HTTPFlow, error: ShimError, model: str, legacy: bool) -> None:
-        """Answer a call we cannot send upstream, in the form its endpoint wants."""
-        flow.response = failed_stream(error, model) if error.as_stream and not legacy else error_response(error)
+    def _refuse(self, flow: http.HTTPFlow, error: ShimError, model: str, streams: bool) -> None:
+        """Answer a call we cannot send upstream, in the form its caller reads (`streams`: SSE)."""
+        flow.response = failed_stream(error, model) if error.as_stream and streams else error_response(error)
         flow.metadata.setdefault(METADATA_KEY, {"route": model})["error"] = error.message
 
     # -- response side -------------------------------------------------------------------

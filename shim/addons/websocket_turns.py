@@ -32,7 +32,7 @@ from mitmproxy.addons.clientplayback import ReplayHandler
 from .. import native_history
 from ..byok_call import new_call_flow, start_byok_call
 from ..config import ModelRoute
-from ..errors import RequestError, ShimError
+from ..errors import RequestError, ShimError, previous_response_not_found
 from ..event_sinks import FrameSink
 from ..exchange import METADATA_KEY
 from ..outlets import SocketFrames
@@ -178,8 +178,8 @@ class WebSocketTurns:
             stream.start()
             stream.complete()
             return
-        if data.get("previous_response_id"):
-            turn.error_frame(ShimError(400, "previous_response_not_found", "codex-shim: send the full context for BYOK turns"))
+        if previous := data.get("previous_response_id"):
+            turn.error_frame(previous_response_not_found(str(previous)))
             return
         body = {k: v for k, v in data.items() if k not in ("type", "previous_response_id", "generate")}
         body["stream"] = True

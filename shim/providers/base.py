@@ -67,6 +67,8 @@ class AnswerReader:
     tool_names: ToolNames = field(default_factory=ToolNames)
     parallel_tool_calls: bool = True
     wrap_writer: Callable[[ResponseStream], EventWriter] = _same_writer
+    echo: dict[str, Any] = field(default_factory=dict)
+    """The request's settings every response object repeats (shim/response_object.py)."""
 
 
 @dataclass(slots=True)
@@ -81,7 +83,7 @@ class UpstreamRequest:
     def new_translator(self, sink: EventSink | None = None, anonymous: bool = False) -> StreamTranslator:
         """A fresh translator for one answer, writing into `sink` (SSE bytes by default)."""
         reader = self.reader
-        writer = reader.wrap_writer(ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous))
+        writer = reader.wrap_writer(ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous, reader.echo))
         return StreamTranslator(reader.new_mapper(writer), writer, reader.answer_events)
 
     def with_reader(self, **changes: Any) -> UpstreamRequest:

@@ -15,8 +15,9 @@ from typing import Any
 from .. import carrier
 from ..config import ModelRoute
 from ..errors import RequestError
+from ..event_sinks import TERMINAL_EVENTS
 from ..model_profile import ModelProfile
-from ..responses_stream import TERMINAL_EVENTS, EventWriter, Usage
+from ..responses_stream import EventWriter, Usage
 from ..sse import SSEEvent
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 

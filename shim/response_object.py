@@ -1,0 +1,53 @@
+"""What a response object says of the request it answers.
+
+OpenAI's Responses API echoes the request's settings in every response object (the events'
+`response` and a non-streamed answer): clients built on the openai SDK's `Response` type or the
+Open Responses schema read them, and some require them. codex-shim answers BYOK calls itself, so
+it echoes them too — what the request set, and the API's own default where it set nothing.
+Nothing is stored here, so `store` is always false and `previous_response_id` always null
+(README, "Any Responses client").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_DEFAULT_TEXT = {"format": {"type": "text"}, "verbosity": "medium"}
+
+
+def request_echo(body: dict[str, Any]) -> dict[str, Any]:
+    """The response-object fields that repeat the request `body`'s settings."""
+    reasoning = _object(body.get("reasoning"))
+    text = _object(body.get("text"))
+    return {
+        "instructions": body.get("instructions"),
+        "metadata": body.get("metadata") or {},
+        "temperature": _number(body.get("temperature"), 1.0),
+        "top_p": _number(body.get("top_p"), 1.0),
+        "presence_penalty": _number(body.get("presence_penalty"), 0.0),
+        "frequency_penalty": _number(body.get("frequency_penalty"), 0.0),
+        "top_logprobs": body.get("top_logprobs") if isinstance(body.get("top_logprobs"), int) else 0,
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": body.get("tools") if isinstance(body.get("tools"), list) else [],
+        "parallel_tool_calls": bool(body.get("parallel_tool_calls", True)),
+        "truncation": body.get("truncation") or "disabled",
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "text": {**_DEFAULT_TEXT, **text},
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": body.get("max_tool_calls"),
+        "previous_response_id": None,
+        "store": False,
+        "background": False,
+        "service_tier": body.get("service_tier") or "default",
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "safety_identifier": body.get("safety_identifier"),
+        "user": body.get("user"),
+    }
+
+
+def _number(value: Any, default: float) -> float:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
