@@ -84,6 +84,11 @@ class ModelRoute(BaseModel):
     no_image_support: bool = Field(
         default=False, validation_alias=_alias("no_image_support", "noImageSupport")
     )
+    pdf_input: bool | None = Field(
+        default=None,
+        validation_alias=_alias("pdf_input", "pdfInput"),
+        description="The model reads PDFs (chat: `file` parts; Anthropic: documents); wins over the provider's model data.",
+    )
     extra_headers: dict[str, str] = Field(
         default_factory=dict, validation_alias=_alias("extra_headers", "extraHeaders")
     )

@@ -4,7 +4,7 @@ Profiles go stale (a model loses budget thinking, an effort level, output room) 
 endpoint may publish nothing at all; the provider's refusal then says what it takes. Each rule
 below matches one refusal, in the wording the provider uses (sources in the comments), and
 returns the profile fields that make the next request acceptable. Only parameters codex-shim
-chose are corrected (thinking, effort, max_tokens, reasoning_effort); anything else Codex sent
+chose are corrected (thinking, effort, max_tokens, reasoning_effort, the form of a JSON answer); anything else Codex sent
 stays Codex's to hear about.
 """
 
@@ -28,6 +28,8 @@ _CHAT_EFFORT_VALUES = re.compile(r"'reasoning_effort' does not support '(\w+)'.*
 _CHAT_NO_EFFORT = re.compile(r"(Unrecognized request argument supplied|Unsupported parameter|not supported)\W+'?reasoning_effort", re.I)
 _CHAT_MAX_TOKENS = re.compile(r"max_tokens is too large: \d+\. This model supports at most (\d+) completion tokens")
 _WORD = re.compile(r"'?(\w+)'?")
+_NO_FORMAT = re.compile(r"(output_config\.format|output_format|structured outputs?).{0,80}?(not supported|does not support|not available)"
+                        r"|(not supported|does not support|not available).{0,80}?(output_config\.format|output_format|structured outputs?)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,16 @@ def _chat_effort_refused(message: str, profile: ModelProfile) -> Correction | No
     return None
 
 
+def _format_refused(message: str, profile: ModelProfile) -> Correction | None:
+    # Anthropic, a model without structured outputs (its refusal's exact wording is not on record:
+    # any 400 naming output_config.format, or structured outputs, as unsupported): answer through a
+    # tool instead (shim/providers/anthropic_format.py).
+    if profile.structured_outputs is False or not _NO_FORMAT.search(message):
+        return None
+    return Correction({"structured_outputs": False}, "structured outputs refused: the JSON answer comes through a tool")
+
+
 _RULES: tuple[Callable[[str, ModelProfile], Correction | None], ...] = (
     _thinking_form_refused, _adaptive_refused, _between_tools, _effort_refused, _max_tokens_refused, _chat_effort_refused,
+    _format_refused,
 )

@@ -100,17 +100,17 @@ class WholeAnswerSink:
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
         if event is None:
             return
-        if event_type == "response.output_item.done":
+        if event_type == "response.output_item.done" and isinstance(event.get("item"), dict):
             self.items.append(event["item"])
-        elif event_type in TERMINAL_EVENTS:
+        elif event_type in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
             self.final = event
 
     def relayed(self, event_type: str, data: str) -> None:
-        """An upstream's own event: only its terminal one is read (its response has the output)."""
-        if event_type in TERMINAL_EVENTS:
+        """An upstream's own event: its finished items and its terminal event are read."""
+        if event_type == "response.output_item.done" or event_type in TERMINAL_EVENTS:
             event = json.loads(data)
-            if isinstance(event, dict) and isinstance(event.get("response"), dict):
-                self.final = event
+            if isinstance(event, dict):
+                self.write(event_type, b"", event)
 
     def framing(self, event_type: str) -> tuple[bytes, bytes]:
         return b"", b""
@@ -122,6 +122,10 @@ class WholeAnswerSink:
         return b""
 
     def response(self) -> dict[str, Any] | None:
-        """The final response object (None: the answer never ended)."""
-        return self.final.get("response") if self.final is not None else None
+        """The final response object (None: the answer never ended). Some servers end with an
+        empty `output` (the items went by as events): the items seen stand in for it."""
+        response = self.final.get("response") if self.final is not None else None
+        if isinstance(response, dict) and not response.get("output") and self.items:
+            return {**response, "output": self.items}
+        return response
 

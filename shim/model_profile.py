@@ -77,6 +77,8 @@ class ModelProfile:
             changes["max_output_tokens"] = route.max_output_tokens
         if route.no_image_support:
             changes["image_input"] = False
+        if route.pdf_input is not None:
+            changes["pdf_input"] = route.pdf_input
         if route.reasoning_efforts is not None:
             changes["efforts"] = tuple(e for e in CODEX_EFFORTS if e in route.reasoning_efforts)
         elif route.supports_reasoning_effort is True and not self.efforts:  # "it takes OpenAI's values"

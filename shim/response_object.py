@@ -29,7 +29,6 @@ def request_echo(body: dict[str, Any]) -> dict[str, Any]:
         "top_logprobs": body.get("top_logprobs") if isinstance(body.get("top_logprobs"), int) else 0,
         "tool_choice": body.get("tool_choice") or "auto",
         "tools": body.get("tools") if isinstance(body.get("tools"), list) else [],
-        "parallel_tool_calls": bool(body.get("parallel_tool_calls", True)),
         "truncation": body.get("truncation") or "disabled",
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "text": {**_DEFAULT_TEXT, **text},

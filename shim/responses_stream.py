@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .event_sinks import TERMINAL_EVENTS, EventSink, SSESink
+from .response_object import request_echo
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -271,7 +272,7 @@ class ResponseStream:
         echo: dict[str, Any] | None = None,
     ) -> None:
         self.anonymous = anonymous
-        self._echo = echo or {}  # the request's settings, repeated in every response object (shim/response_object.py)
+        self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -389,7 +390,7 @@ class ResponseStream:
                 item_id=self._message.item_id,
                 output_index=self._message.output_index,
                 content_index=0,
-                part={"type": "output_text", "text": "", "annotations": []},
+                part={"type": "output_text", "text": "", "annotations": [], "logprobs": []},
             )
         self._message.add(text)
         if not self._message.prefix:
@@ -600,6 +601,15 @@ class ResponseStream:
                 data = _dumps(event)
         self.sink.relayed(event_type, data)
 
+    def fill_response(self, response: dict[str, Any]) -> bool:
+        """Complete an upstream's response object with the fields it left out, as ours would have
+        them (whether anything was added)."""
+        missing = {k: v for k, v in self._snapshot(str(response.get("status") or "in_progress")).items() if k not in response}
+        if not missing:
+            return False
+        response.update(missing)
+        return True
+
     def drain(self) -> bytes:
         """The SSE bytes written since the last drain (nothing for the other sinks)."""
         return self.sink.drain()
@@ -634,10 +644,8 @@ class ResponseStream:
             "output": self._output if status != "in_progress" else [],
             "error": None,
             "incomplete_details": None,
-            "parallel_tool_calls": self._parallel,
-            "tool_choice": "auto",
-            "tools": [],
             **self._echo,
+            "parallel_tool_calls": self._parallel,
             "usage": self.usage.as_json() if usage else None,
         }
 
@@ -673,7 +681,7 @@ class ResponseStream:
             return
         text = message.text()
         common = {"item_id": message.item_id, "output_index": message.output_index, "content_index": 0}
-        part = {"type": "output_text", "text": text, "annotations": message.annotations}
+        part = {"type": "output_text", "text": text, "annotations": message.annotations, "logprobs": []}
         self._emit("response.output_text.done", text=text, logprobs=[], **common)
         self._emit("response.content_part.done", part=part, **common)
         self._finish_item(

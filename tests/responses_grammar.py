@@ -23,6 +23,14 @@ from shim.sse import SSEDecoder
 Event = dict[str, Any]
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
+# The response object's required fields in the Open Responses schema (openresponses.org,
+# public/openapi/openapi.json, ResponseResource, version 2026-04-24).
+OPEN_RESPONSES_FIELDS = frozenset({
+    "id", "object", "created_at", "completed_at", "status", "incomplete_details", "model", "previous_response_id",
+    "instructions", "output", "error", "tools", "tool_choice", "truncation", "parallel_tool_calls", "text", "top_p",
+    "presence_penalty", "frequency_penalty", "top_logprobs", "temperature", "reasoning", "usage", "max_output_tokens",
+    "max_tool_calls", "store", "background", "service_tier", "metadata", "safety_identifier", "prompt_cache_key",
+})
 EVENT_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ResponseStreamEvent)
 # The same union member by member, keyed by `type`, for readable errors on failure.
 EVENT_MODELS: dict[str, type[pydantic.BaseModel]] = {
@@ -34,13 +42,13 @@ EVENT_MODELS: dict[str, type[pydantic.BaseModel]] = {
 def sdk_validate(event: Event, *, compaction: bool = False) -> None:
     """Validate one event against the openai SDK's stream event union.
 
-    Two deliberate deviations (reported), both checked apart instead:
-    - the SDK types ResponseError.code as a closed Literal ("server_error", "rate_limit_exceeded",
-      ...), but Codex acts on codes outside it (context_length_exceeded, insufficient_quota,
-      server_is_overloaded, ...) and retries on unknown ones such as our "stream_truncated":
-      the code must be a non-empty string;
-    - with `compaction`, the shim's compaction item is `{type, encrypted_content}`, which is what
-      Codex reads and sends back, while the SDK's ResponseCompactionItem requires an `id`.
+    Every response object must also carry every field the Open Responses schema requires
+    (OPEN_RESPONSES_FIELDS). One deliberate deviation (reported), checked apart instead: the SDK
+    types ResponseError.code as a closed Literal ("server_error", "rate_limit_exceeded", ...), but
+    Codex acts on codes outside it (context_length_exceeded, insufficient_quota,
+    server_is_overloaded, ...) and retries on unknown ones such as our "stream_truncated": the
+    code must be a non-empty string. (`compaction` is kept for callers; compaction items now
+    carry the id the SDK requires.)
     """
     checked = copy.deepcopy(event)
     response = checked.get("response") or {}
@@ -52,10 +60,9 @@ def sdk_validate(event: Event, *, compaction: bool = False) -> None:
         assert isinstance(error.get("code"), str) and error["code"]
         assert isinstance(error.get("message"), str) and error["message"]
         error["code"] = "server_error"
-    if compaction:
-        for item in [checked.get("item"), *(response.get("output") or [])]:
-            if isinstance(item, dict) and item.get("type") == "compaction":
-                item.setdefault("id", "cmp_allowance")
+    if response:
+        missing = OPEN_RESPONSES_FIELDS - set(response)
+        assert not missing, f"{checked.get('type')}: the response object lacks {sorted(missing)}"
     assert checked.get("type") in EVENT_MODELS, f"not a Responses stream event type: {checked.get('type')!r}"
     EVENT_MODELS[checked["type"]].model_validate(checked)
     EVENT_ADAPTER.validate_python(checked)

@@ -22,7 +22,7 @@ from ..profile_sources import built_in_profile
 from ..responses_stream import EventWriter
 from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
-from . import anthropic_thinking, web_search
+from . import anthropic_format, anthropic_thinking, web_search
 from .base import AnswerReader, UpstreamRequest, upstream_headers
 from .items import InputWalker, Part, Pdf, Text, ToolCall, content_parts, data_url
 
@@ -52,12 +52,15 @@ log = logging.getLogger("codex_shim")
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
     names = ToolNames()
-    request = map_request(body, route, names, profile)
+    profile = profile or default_profile(route).with_route_overrides(route)
+    fmt = anthropic_format.requested(body, profile, {str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)})
+    request = map_request(body, route, names, profile, fmt)
+    answer_tool = fmt.tool_name if fmt is not None else ""
     # route.auth_header: some Anthropic-compatible endpoints want a Bearer key instead of x-api-key
     headers = upstream_headers(route, api_key, auth=route.auth_header, extra={"anthropic-version": API_VERSION})
     reader = AnswerReader(
         model=body.get("model") or route.model,
-        new_mapper=AnthropicEventMapper,
+        new_mapper=lambda writer: AnthropicEventMapper(writer, answer_tool),
         answer_events=answer_events,
         tool_names=names,
         parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),
@@ -73,8 +76,11 @@ def default_profile(route: ModelRoute) -> ModelProfile:
 # -- request mapping -------------------------------------------------------------------------
 
 
-def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profile: ModelProfile | None = None) -> dict[str, Any]:
-    """A Messages request equivalent to the Responses request `body`, shaped by the model's profile."""
+def map_request(
+    body: dict[str, Any], route: ModelRoute, names: ToolNames, profile: ModelProfile | None = None, fmt: anthropic_format.OutputFormat | None = None
+) -> dict[str, Any]:
+    """A Messages request equivalent to the Responses request `body`, shaped by the model's profile
+    (`fmt`: the JSON answer it asks for, shim/providers/anthropic_format.py)."""
     profile = profile or default_profile(route).with_route_overrides(route)
     tools = _map_tools(body.get("tools") or [], names)
     search = web_search.codex_tool(body.get("tools") or [])
@@ -109,6 +115,8 @@ def map_request(body: dict[str, Any], route: ModelRoute, names: ToolNames, profi
             request["temperature"] = body["temperature"]
         elif body.get("top_p") is not None:
             request["top_p"] = body["top_p"]
+    if fmt is not None:
+        anthropic_format.apply(request, fmt, thinks)
     if route.prompt_caching:
         _add_cache_breakpoints(request)
     return request
@@ -365,8 +373,9 @@ class AnthropicEventMapper:
     """Messages stream events -> writer calls: each thinking or tool_use block is one output
     item, closed at its content_block_stop so Codex records the items in stream order."""
 
-    def __init__(self, writer: EventWriter) -> None:
+    def __init__(self, writer: EventWriter, answer_tool: str = "") -> None:
         self.writer = writer
+        self.answer_tool = answer_tool  # the tool a JSON answer comes through (anthropic_format): its input is text
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
@@ -409,6 +418,12 @@ class AnthropicEventMapper:
             # Server tools (server_tool_use, web_search_tool_result, ...) run at Anthropic; their
             # blocks are not Codex's tool calls. The rest of the answer stands.
             log.info(f"codex-shim: skipped an Anthropic {kind!r} content block (not a client tool call)")
+        elif kind == "tool_use" and self.answer_tool and block.get("name") == self.answer_tool:
+            state.kind = "answer"
+            initial = block.get("input")
+            if isinstance(initial, dict) and initial:
+                state.has_input = True
+                self.writer.text_delta(json.dumps(initial, ensure_ascii=False))
         elif kind == "tool_use":
             self.writer.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
             initial = block.get("input")
@@ -432,6 +447,9 @@ class AnthropicEventMapper:
             if partial and not state.has_input:
                 state.partial.append(partial)
                 self.writer.tool_call(("tool", index), arguments=partial)
+        elif dtype == "input_json_delta" and state is not None and state.kind == "answer":
+            if not state.has_input:
+                self.writer.text_delta(delta.get("partial_json") or "")
         elif dtype == "input_json_delta" and state is not None and state.search_id:
             state.partial.append(delta.get("partial_json") or "")
         elif dtype == "citations_delta" and state is not None and isinstance(delta.get("citation"), dict):

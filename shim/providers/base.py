@@ -67,8 +67,8 @@ class AnswerReader:
     tool_names: ToolNames = field(default_factory=ToolNames)
     parallel_tool_calls: bool = True
     wrap_writer: Callable[[ResponseStream], EventWriter] = _same_writer
-    echo: dict[str, Any] = field(default_factory=dict)
-    """The request's settings every response object repeats (shim/response_object.py)."""
+    echo: dict[str, Any] | None = None
+    """The request's settings every response object repeats (shim/response_object.py; None: the API's defaults)."""
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from ..sse import SSEEvent
 from ..tool_names import ToolNames, declared_tools
 from . import web_search
 from .base import AnswerReader, UpstreamRequest, upstream_headers
-from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Text, ToolCall, content_parts, image_part
+from .items import TOOL_OUTPUTS, Image, InputWalker, Part, Pdf, ToolCall, content_parts, image_part
 
 _decode = json.JSONDecoder().decode  # bound once: called for every streamed event
 
@@ -134,12 +134,12 @@ def _map_text_format(fmt: Any) -> dict[str, Any] | None:
 def default_profile(route: ModelRoute) -> ModelProfile:
     """Without the provider's data: what the route's API takes. OpenAI's Chat Completions API
     documents reasoning_effort none … max, names the output limit max_completion_tokens, takes
-    prompt_cache_key and system messages anywhere; another endpoint gets effort only when
+    prompt_cache_key, system messages anywhere and PDFs as `file` parts; another endpoint gets effort only when
     models.json says which values (`reasoning_efforts`) or that it takes OpenAI's
     (`supports_reasoning_effort`)."""
     if route.provider == "openai":  # OpenAI's own Chat Completions API, and what it takes beyond the others
         return ModelProfile(efforts=OPENAI_EFFORTS if route.wants_reasoning_effort else (), max_tokens_field="max_completion_tokens",
-                            prompt_cache_key=True, system_anywhere=True)
+                            prompt_cache_key=True, system_anywhere=True, pdf_input=True)
     return ModelProfile(efforts=OPENAI_EFFORTS if route.wants_reasoning_effort else ())
 
 
@@ -218,7 +218,7 @@ class _MessageMapper(InputWalker):
             self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
 
     def _content(self, content: Any, role: str) -> Any:
-        parts = [_chat_part(part) for part in content_parts(content, self.images)]
+        parts = [_chat_part(part) for part in content_parts(content, self.images, pdfs=self.profile.pdf_input is True)]
         if role != "user" or all(p["type"] == "text" for p in parts):
             return "\n\n".join(p.get("text", "") for p in parts if p.get("text"))
         return parts
@@ -281,7 +281,8 @@ def _chat_part(part: Part) -> dict[str, Any]:
         if part.detail:
             image["detail"] = part.detail
         return {"type": "image_url", "image_url": image}
-    assert isinstance(part, Text)  # chat routes take no PDFs: content_parts made them notes
+    if isinstance(part, Pdf):  # Chat Completions' file part (only where the model's data says it reads them)
+        return {"type": "file", "file": {"filename": part.filename, "file_data": f"data:application/pdf;base64,{part.data}"}}
     return {"type": "text", "text": part.text}
 
 

@@ -7,6 +7,7 @@ image, PDF), with the same note wherever the route cannot take what Codex sent.
 
 from __future__ import annotations
 
+import base64
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from .base import input_items
 
 # Items no translating provider can replay: results of hosted tools Codex ran on OpenAI's side.
 DROPPED_ITEMS = frozenset(
-    {"web_search_call", "image_generation_call", "file_search_call", "item_reference", "compaction", "compaction_summary"}
+    {"web_search_call", "image_generation_call", "file_search_call", "compaction", "compaction_summary"}
 )
 TOOL_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output"})
 TEXT_PARTS = frozenset({"input_text", "output_text", "text", "summary_text", "refusal"})
@@ -38,6 +39,12 @@ class ToolCall:
     name: str
     custom: bool
     payload: Any  # a function call's `arguments`, a custom call's `input`, as Codex sent them
+
+
+def unresolvable_reference(index: int, item: dict[str, Any]) -> RequestError:
+    """An item_reference names an item the caller expects to be stored: nothing is, here."""
+    return RequestError(f"input[{index}] is an item_reference ({item.get('id')!r}): BYOK models keep no items, so it cannot be "
+                        "resolved; send the item itself (a client that assumes storage: turn `store` off)")
 
 
 class InputWalker(ABC):
@@ -70,6 +77,8 @@ class InputWalker(ABC):
                 self.tool_call(ToolCall(item.get("call_id", ""), name, custom, payload))
             elif kind in TOOL_OUTPUTS:
                 self.tool_output(item)
+            elif kind == "item_reference":
+                raise unresolvable_reference(index, item)
             elif kind not in DROPPED_ITEMS:
                 raise RequestError(f"input[{index}] has an item type the {self.provider} route cannot translate: {kind!r}")
 
@@ -106,6 +115,7 @@ class Image:
 @dataclass(frozen=True, slots=True)
 class Pdf:
     data: str  # base64
+    filename: str = "document.pdf"
 
 
 Part = Text | Image | Pdf
@@ -141,10 +151,25 @@ def image_part(part: dict[str, Any], images: bool) -> Image | Text:
 
 
 def _file_part(part: dict[str, Any], pdfs: bool) -> Pdf | Text:
-    found = data_url(part.get("file_data") or "") if pdfs else None
-    if found and found[0] == "application/pdf":
-        return Pdf(found[1])
-    return Text(f"[file {part.get('filename') or ''} omitted: not supported by this route]")
+    """An input_file: a PDF where the route reads them, a text file as its text, else a note."""
+    name = str(part.get("filename") or "")
+    found = data_url(part.get("file_data") or "")
+    if found and found[0] == "application/pdf" and pdfs:
+        return Pdf(found[1], name or "document.pdf")
+    if found and _is_text(found[0]):
+        try:
+            return Text(f"[file {name}]\n" + base64.b64decode(found[1], validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    why = "this model does not read PDFs" if found and found[0] == "application/pdf" else "not supported by this route"
+    return Text(f"[file {name} omitted: {why}]")
+
+
+def _is_text(media_type: str | None) -> bool:
+    return bool(media_type) and (str(media_type).startswith("text/") or media_type in _TEXT_TYPES)
+
+
+_TEXT_TYPES = frozenset({"application/json", "application/xml", "application/x-yaml", "application/yaml", "application/javascript"})
 
 
 def data_url(url: str) -> tuple[str | None, str] | None:

@@ -20,13 +20,14 @@ from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter, Usage
 from ..sse import SSEEvent
 from .base import AnswerReader, UpstreamRequest, upstream_headers
+from .items import unresolvable_reference
 
 CARRIER_KIND = "responses"
 
 # `store` stays: Codex sends store=false, and servers that keep conversations by default must see it.
 _CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier", "request_country", "access_programs", "prompt_cache_options")
 _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
-_DROPPED_ITEMS = frozenset({"compaction", "compaction_summary", "item_reference"})
+_DROPPED_ITEMS = frozenset({"compaction", "compaction_summary"})
 # Events whose `response` object a relay may need to see (the terminal ones are in TERMINAL_EVENTS;
 # Codex goes by the data's `type` there, and ignores an "error" event).
 _ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL_EVENTS
@@ -55,16 +56,18 @@ def map_request(body: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
     request["stream"] = True
     items = body.get("input")
     if isinstance(items, list):
-        request["input"] = [clean for item in items if (clean := _clean_item(item, route)) is not None]
+        request["input"] = [clean for index, item in enumerate(items) if (clean := _clean_item(index, item, route)) is not None]
     elif not isinstance(items, str):
         raise RequestError("`input` must be a string or a list of items")
     return request
 
 
-def _clean_item(item: Any, route: ModelRoute) -> dict[str, Any] | None:
+def _clean_item(index: int, item: Any, route: ModelRoute) -> dict[str, Any] | None:
     if not isinstance(item, dict):
         raise RequestError("every input item must be an object")
     kind = item.get("type")
+    if kind == "item_reference":  # ids are not sent upstream, so not even a storing server could resolve it
+        raise unresolvable_reference(index, item)
     if kind in _DROPPED_ITEMS:
         return None
     clean = {k: v for k, v in item.items() if k not in _ITEM_NOISE}
@@ -131,6 +134,8 @@ class ResponsesEventMapper:
         if isinstance(response, dict) and "model" in response and response["model"] != self.asked:
             response["model"] = self.asked
             changed = True
+        if isinstance(response, dict):
+            changed |= self.writer.stream.fill_response(response)  # what this server leaves out, as the request set it
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
             changed |= _complete_usage(response)
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count

@@ -32,6 +32,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import plain_agent
 from .http_server import FakeServer, Reply, ragged
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -79,10 +80,46 @@ def capability_problem(request: dict[str, Any], entry: dict[str, Any]) -> str | 
             return f"This model does not support effort level '{effort}'. Supported levels: {', '.join(levels)}."
         if kind == "between_tools" and effort in ("xhigh", "max"):
             return f"output_config.effort '{effort}' is not supported with thinking type between_tools. Use effort 'high' or below."
+    fmt = (request.get("output_config") or {}).get("format")
+    if fmt is not None:
+        if not _supported(caps.get("structured_outputs")):
+            return "output_config.format: structured outputs are not supported on this model"
+        if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+            return "output_config.format.type: Input should be 'json_schema'"
+        if problem := schema_problem(fmt["schema"], "output_config.format.schema"):
+            return problem
     if request["max_tokens"] > entry["max_tokens"]:
         return f"max_tokens: {request['max_tokens']} > {entry['max_tokens']}, which is the maximum allowed number of output tokens for {model}"
     if kind in THINKING_ON and request.get("temperature") not in (None, 1):
         return "`temperature` may only be set to 1 when thinking is enabled or in adaptive mode."
+    return None
+
+
+# What structured outputs check (docs, "JSON Schema limitations"; the anthropic SDK's
+# transform_schema keeps exactly these and moves every other keyword into the description).
+_SCHEMA_KEYWORDS = frozenset({"type", "enum", "const", "anyOf", "allOf", "description", "title", "properties",
+                              "additionalProperties", "required", "format", "items", "minItems", "$defs", "$ref", "default"})
+
+
+def schema_problem(schema: Any, where: str) -> str | None:
+    """Why the API refuses a structured-output schema (the wording is this fake's: not on record)."""
+    if not isinstance(schema, dict):
+        return None
+    for key in schema:
+        if key not in _SCHEMA_KEYWORDS:
+            return f"{where}: the keyword '{key}' is not supported in structured output schemas"
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        return f"{where}: objects must set 'additionalProperties' to false"
+    if schema.get("minItems") not in (None, 0, 1):
+        return f"{where}: minItems above 1 is not supported"
+    children = [*(schema.get("properties") or {}).items(), *(schema.get("$defs") or {}).items()]
+    children += [(f"anyOf.{i}", s) for i, s in enumerate(schema.get("anyOf") or [])]
+    children += [(f"allOf.{i}", s) for i, s in enumerate(schema.get("allOf") or [])]
+    if "items" in schema:
+        children.append(("items", schema["items"]))
+    for name, child in children:
+        if problem := schema_problem(child, f"{where}.{name}"):
+            return problem
     return None
 
 
@@ -232,6 +269,9 @@ class Validator:
 
     def _thinking(self, request: dict[str, Any]) -> str | None:
         thinking = request.get("thinking")
+        forced = (request.get("tool_choice") or {}).get("type") in ("any", "tool")
+        if thinking and thinking.get("type") == "adaptive" and forced:  # docs: tool use with extended thinking
+            return "Thinking may not be enabled when tool_choice forces tool use."
         if not thinking or thinking.get("type") != "enabled":
             return None
         budget = thinking.get("budget_tokens", 0)
@@ -303,6 +343,7 @@ class ScriptedAnthropicModel:
         self.shown = True  # whether this answer's thinking text is shown (see `answer`)
         self.search_results: dict[str, list[dict[str, Any]]] = {}  # server_tool_use id -> the results issued
         self.searches_run = 0
+        self.answer_tool_calls = 0  # final answers given through a tool the system prompt named
 
     def __call__(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("x-api-key") != API_KEY:
@@ -353,6 +394,11 @@ class ScriptedAnthropicModel:
         }), event("ping")]
         blocks: list[list[bytes]] = []
         prompt = " ".join(block_text({"content": t["content"]}) for t in turns if t["role"] == "user")
+        fmt = (request.get("output_config") or {}).get("format")
+        answer_tool = _answer_tool(request)  # the JSON answer asked for in the system prompt
+        client_tools = [(t["name"], t["input_schema"]) for t in request.get("tools") or [] if "input_schema" in t]
+        if plain_agent.is_plain_client({name for name, _ in client_tools}):
+            return self._plain(out, request, turns, prompt, thinking, client_tools)
         interleaved = thinking and "INTERLEAVED" in prompt
         if thinking and not interleaved:
             if rounds == 1:
@@ -362,8 +408,8 @@ class ScriptedAnthropicModel:
         if done:
             results = [block_text(b) for b in turns[-1]["content"]]
             text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results) + " — done ✓"
-            blocks.append(_text_block(text))
-            stop = "end_turn"
+            blocks.append(self._final(text, request))
+            stop = "tool_use" if answer_tool and not fmt else "end_turn"
         else:
             if "SEARCH" in prompt and rounds == 0 and any(t.get("name") == "web_search" for t in request.get("tools") or []):
                 blocks.extend(self._search(f"codex-shim search {self.turn}"))
@@ -384,6 +430,40 @@ class ScriptedAnthropicModel:
         out.append(event("message_delta", delta={"stop_reason": stop, "stop_sequence": None}, usage=usage))
         out.append(event("message_stop"))
         return out
+
+    def _plain(self, out: list[bytes], request: dict[str, Any], turns: list[dict[str, Any]], prompt: str, thinking: bool,
+               client_tools: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+        """A client that is not Codex (tests/fakes/plain_agent.py): its own tools, then the answer."""
+        fmt = (request.get("output_config") or {}).get("format")
+        answer_tool = _answer_tool(request)
+        blocks: list[list[bytes]] = [self._thinking("Plain client: plan ✓")] if thinking else []
+        offered = [(name, schema) for name, schema in client_tools if name != answer_tool]
+        if is_tool_results(turns[-1]) or not offered:
+            results = [block_text(b) for b in turns[-1]["content"]] if is_tool_results(turns[-1]) else []
+            blocks.append(self._final(plain_agent.final_text(prompt, results), request))
+            stop = "tool_use" if answer_tool and not fmt else "end_turn"
+        else:
+            for n, (name, arguments) in enumerate(plain_agent.calls_for(offered)):
+                blocks.append(_tool_block(f"toolu_{self.turn}_{n}", name, json.loads(arguments)))
+            stop = "tool_use"
+        for index, pieces in enumerate(blocks):
+            out.extend(p.replace(b'"index": -1', b'"index": %d' % index) for p in pieces)
+        out.append(event("message_delta", delta={"stop_reason": stop, "stop_sequence": None}, usage={"output_tokens": 34}))
+        out.append(event("message_stop"))
+        return out
+
+    def _final(self, text: str, request: dict[str, Any]) -> list[bytes]:
+        """The last answer: text, JSON of the asked schema, or (told so in the system prompt) the
+        answer tool called with that JSON."""
+        fmt = (request.get("output_config") or {}).get("format")
+        if fmt is not None:
+            return _text_block(json.dumps(plain_agent.sample(fmt.get("schema"), text), ensure_ascii=False))
+        answer_tool = _answer_tool(request)
+        if answer_tool:
+            self.answer_tool_calls += 1
+            schema = next((t.get("input_schema") for t in request.get("tools") or [] if t.get("name") == answer_tool), {})
+            return _tool_block(f"toolu_{self.turn}_answer", answer_tool, plain_agent.sample(schema, text))
+        return _text_block(text)
 
     def _search(self, query: str) -> list[list[bytes]]:
         """A web search run at "Anthropic": the call, its results (encrypted content this fake
@@ -430,6 +510,15 @@ class ScriptedAnthropicModel:
             event("content_block_start", index=-1, content_block={"type": "redacted_thinking", "data": data}),
             event("content_block_stop", index=-1),
         ]
+
+
+def _answer_tool(request: dict[str, Any]) -> str:
+    """The tool the system prompt says to give the final answer with ("" if none): a model follows
+    its instructions."""
+    system = request.get("system") or []
+    text = system if isinstance(system, str) else " ".join(b.get("text", "") for b in system)
+    found = re.search(r"call the `([^`]+)` tool", text)
+    return found.group(1) if found else ""
 
 
 def _open_loop(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:

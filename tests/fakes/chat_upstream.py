@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from . import plain_agent
 from .http_server import FakeServer, Reply, ragged
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -152,10 +153,13 @@ class ScriptedChatModel:
         if self.reasoning:
             for piece in ("Thinking ", "about the ", "task… ✓"):
                 out.append(chunk({"reasoning_content": piece}))
+        tools = [(t["function"]["name"], t["function"].get("parameters") or {}) for t in request.get("tools") or [] if "function" in t]
         if request.get("tool_choice") == "none":  # e.g. a compaction summary: text only
             summary = "SUMMARY: the user asked to run commands; the last output was marker-42. ✓"
             out.extend(chunk({"content": summary[i : i + 11]}) for i in range(0, len(summary), 11))
             out.append(chunk(finish="stop"))
+        elif plain_agent.is_plain_client({name for name, _ in tools}):
+            out.extend(self._plain(request, tools))
         elif messages[-1]["role"] == "tool":
             results = [m["content"] for m in messages if m["role"] == "tool"]
             text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results[-2:]) + " — done ✓"
@@ -198,6 +202,27 @@ class ScriptedChatModel:
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             usage["prompt_tokens_details"] = {"cached_tokens": 0}
         out.append(chunk(usage=usage))
+        return out
+
+
+    def _plain(self, request: dict[str, Any], tools: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """A client that is not Codex (tests/fakes/plain_agent.py): its own tools, then the answer."""
+        messages = request["messages"]
+        out: list[dict[str, Any]] = []
+        if messages[-1]["role"] == "tool" or not tools:
+            results = [str(m["content"]) for m in messages if m["role"] == "tool"][-2:] if messages[-1]["role"] == "tool" else []
+            text = plain_agent.final_text(last_user_text(messages), results)
+            fmt = request.get("response_format") or {}
+            if fmt.get("type") == "json_schema":
+                text = json.dumps(plain_agent.sample(fmt["json_schema"].get("schema"), text), ensure_ascii=False)
+            out.extend(chunk({"content": text[i : i + 9]}) for i in range(0, len(text), 9))
+            out.append(chunk(finish="stop"))
+            return out
+        for index, (name, args) in enumerate(plain_agent.calls_for(tools)):
+            out.append(chunk({"tool_calls": [{"index": index, "id": f"call_{self.turn}_{index}", "type": "function",
+                                              "function": {"name": name, "arguments": ""}}]}))
+            out.extend(chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 5]}}]}) for i in range(0, len(args), 5))
+        out.append(chunk(finish="tool_calls"))
         return out
 
 

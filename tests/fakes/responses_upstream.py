@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import plain_agent
 from .chat_upstream import last_user_text
 from .http_server import FakeServer, Reply, ragged
 
@@ -71,7 +72,26 @@ class ScriptedResponsesModel:
         emit("response.reasoning_summary_text.delta", item_id=reasoning["id"], output_index=0, summary_index=0, delta="Planning ✓")
         emit("response.output_item.done", output_index=0, item=reasoning)
         items = request.get("input") or []
-        if items and items[-1].get("type") == "function_call_output":
+        if isinstance(items, str):
+            items = [{"type": "message", "role": "user", "content": items}]
+        tools = [(t["name"], t.get("parameters") or {}) for t in request.get("tools") or [] if t.get("type") == "function"]
+        plain = plain_agent.is_plain_client({name for name, _ in tools})
+        answered = bool(items) and items[-1].get("type") == "function_call_output"
+        if plain and (answered or not tools):
+            results = [str(i.get("output", "")) for i in items if i.get("type") == "function_call_output"][-2:] if answered else []
+            text = plain_agent.final_text(_user_text(items), results)
+            fmt = (request.get("text") or {}).get("format") or {}
+            if fmt.get("type") == "json_schema":
+                text = json.dumps(plain_agent.sample(fmt.get("schema"), text), ensure_ascii=False)
+            self._message(emit, text)
+        elif plain:
+            for n, (name, args) in enumerate(plain_agent.calls_for(tools)):
+                call = {"id": f"fc_{self.turn}_{n}", "type": "function_call", "status": "completed", "call_id": f"call_r{self.turn}_{n}",
+                        "name": name, "arguments": args}
+                emit("response.output_item.added", output_index=1 + n, item={**call, "arguments": "", "status": "in_progress"})
+                emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1 + n, delta=args)
+                emit("response.output_item.done", output_index=1 + n, item=call)
+        elif answered:
             text = "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓"
             msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed",
                    "content": [{"type": "output_text", "text": text, "annotations": []}]}
@@ -93,6 +113,23 @@ class ScriptedResponsesModel:
             usage["total_tokens"] = 520
         emit("response.completed", response={"id": rid, "object": "response", "status": "completed", "output": [], "usage": usage})
         return "".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events).encode()
+
+
+    def _message(self, emit: Any, text: str) -> None:
+        msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+        emit("response.output_item.added", output_index=1, item={**msg, "content": [], "status": "in_progress"})
+        for i in range(0, len(text), 7):
+            emit("response.output_text.delta", item_id=msg["id"], output_index=1, content_index=0, delta=text[i : i + 7])
+        emit("response.output_item.done", output_index=1, item=msg)
+
+
+def _user_text(items: list[dict[str, Any]]) -> str:
+    for item in reversed(items):
+        if item.get("role") == "user":
+            content = item.get("content")
+            return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+    return ""
 
 
 def responses_upstream(model: ScriptedResponsesModel) -> FakeServer:
