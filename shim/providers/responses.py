@@ -94,6 +94,7 @@ class ResponsesEventMapper:
         self.writer = writer
         self.model = model  # the route whose reasoning the carrier holds
         self.asked = asked or model
+        self._done: dict[int, dict[str, Any]] = {}  # finished output items by index
         writer.relaying()
 
     def on_event(self, event: str, data: str) -> None:
@@ -108,7 +109,7 @@ class ResponsesEventMapper:
             or '"response.completed"' in data  # a terminal type under another event name
             or '"response.failed"' in data
             or '"response.incomplete"' in data
-            or (name == "response.output_item.done" and '"reasoning"' in data)
+            or name == "response.output_item.done"  # kept for a terminal response that leaves its output out
         )
         if not needs_parse:
             self.writer.relay(name, data, None, sequence)
@@ -136,7 +137,12 @@ class ResponsesEventMapper:
             changed = True
         if isinstance(response, dict):
             changed |= self.writer.stream.fill_response(response)  # what this server leaves out, as the request set it
+        if name == "response.output_item.done" and isinstance(item, dict) and isinstance(parsed.get("output_index"), int):
+            self._done[parsed["output_index"]] = item
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
+            if not response.get("output") and self._done:  # some servers end with an empty output: the items went by
+                response["output"] = [self._done[index] for index in sorted(self._done)]
+                changed = True
             changed |= _complete_usage(response)
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
             self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,

@@ -46,7 +46,8 @@ class ScriptedResponsesModel:
         extra = set(request) - _ALLOWED_TOP
         if extra and self.strict:
             return f"Unrecognized request argument supplied: {sorted(extra)[0]}"
-        for item in request.get("input") or []:
+        items = request.get("input") or []
+        for item in [] if isinstance(items, str) else items:  # a string is one user message
             if "internal_chat_message_metadata_passthrough" in item and self.strict:
                 return "Unrecognized key in input item: internal_chat_message_metadata_passthrough"
             if item.get("type") in ("reasoning", "compaction") and item.get("encrypted_content") not in self.issued:
@@ -92,13 +93,7 @@ class ScriptedResponsesModel:
                 emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1 + n, delta=args)
                 emit("response.output_item.done", output_index=1 + n, item=call)
         elif answered:
-            text = "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓"
-            msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed",
-                   "content": [{"type": "output_text", "text": text, "annotations": []}]}
-            emit("response.output_item.added", output_index=1, item={**msg, "content": [], "status": "in_progress"})
-            for i in range(0, len(text), 7):
-                emit("response.output_text.delta", item_id=msg["id"], output_index=1, content_index=0, delta=text[i : i + 7])
-            emit("response.output_item.done", output_index=1, item=msg)
+            self._message(emit, "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓")
         else:
             names = {t.get("name") for t in request.get("tools") or []}
             name = "exec_command" if "exec_command" in names else "shell_command"
@@ -116,11 +111,16 @@ class ScriptedResponsesModel:
 
 
     def _message(self, emit: Any, text: str) -> None:
-        msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed",
-               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+        """A message as OpenAI's API streams one: item, content part, text deltas, then each done."""
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        msg = {"id": f"msg_{self.turn}", "type": "message", "role": "assistant", "status": "completed", "content": [part]}
+        at = {"item_id": msg["id"], "output_index": 1, "content_index": 0}
         emit("response.output_item.added", output_index=1, item={**msg, "content": [], "status": "in_progress"})
+        emit("response.content_part.added", part={**part, "text": ""}, **at)
         for i in range(0, len(text), 7):
-            emit("response.output_text.delta", item_id=msg["id"], output_index=1, content_index=0, delta=text[i : i + 7])
+            emit("response.output_text.delta", delta=text[i : i + 7], logprobs=[], **at)
+        emit("response.output_text.done", text=text, logprobs=[], **at)
+        emit("response.content_part.done", part=part, **at)
         emit("response.output_item.done", output_index=1, item=msg)
 
 
