@@ -1,7 +1,8 @@
 """Responses clients that are not Codex, through a real mitmdump with the addon, on every route shape.
 
 The openai Python SDK (create, streamed and not; parse with a pydantic model; a tool round trip;
-compact) and the OpenAI Agents SDK (a two-tool agent, run and streamed) talk to
+compact), the OpenAI Agents SDK (a two-tool agent, run and streamed) and a JavaScript Open
+Responses client (the AI SDK's @ai-sdk/open-responses, from npm: text, streaming, tools) talk to
 https://api.openai.com/v1 through the proxy, as any such program would with HTTPS_PROXY set; the
 BYOK slugs are answered by local fakes of each provider shape (tests/fakes, whose scripted models
 answer a client that is not Codex: tests/fakes/plain_agent.py). What needs stored state fails
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import ssl
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from tests.fakes.chat_upstream import API_KEY as CHAT_KEY
 from tests.fakes.chat_upstream import ScriptedChatModel, chat_upstream
 from tests.fakes.responses_upstream import API_KEY as RESPONSES_KEY
 from tests.fakes.responses_upstream import ScriptedResponsesModel, responses_upstream
-from tests.harness import Mitmdump
+from tests.harness import ROOT, Mitmdump
 
 pytestmark = pytest.mark.e2e
 
@@ -208,4 +212,40 @@ def test_the_agents_sdk_runs_a_two_tool_agent(setup: Setup, shape: str) -> None:
     result, streamed = asyncio.run(run())
     assert used == ["weather:for get_weather", "add:42+42"] * 2  # both tools ran, in both runs
     assert result.final_output == streamed.final_output == "Tool said: sunny in for get_weather | 84 — done ✓"
+    assert setup.errors() == []
+
+
+# -- a JavaScript Open Responses client --------------------------------------------------------
+
+OPEN_RESPONSES_PACKAGES = ("@ai-sdk/open-responses@1.0.39", "ai@6.0.333", "zod@4.6.7", "undici@6.29.1")  # 1.0.x: the line for Node 20
+OPEN_RESPONSES_MODULES = ROOT / ".cache" / "open-responses-js-1.0.39"
+OPEN_RESPONSES_PROBE = ROOT / "tests" / "node" / "open_responses_probe.mjs"
+
+
+def open_responses_modules() -> Path:
+    """The AI SDK's Open Responses provider and what it runs with, from npm, installed once into .cache/."""
+    if (OPEN_RESPONSES_MODULES / "node_modules" / "@ai-sdk" / "open-responses" / "package.json").exists():
+        return OPEN_RESPONSES_MODULES / "node_modules"
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("node and npm are needed for the Open Responses client test")
+    OPEN_RESPONSES_MODULES.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(OPEN_RESPONSES_MODULES), *OPEN_RESPONSES_PACKAGES],
+                   check=True, timeout=300)
+    return OPEN_RESPONSES_MODULES / "node_modules"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_an_open_responses_js_client_does_text_streaming_and_tools(setup: Setup, shape: str) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OPEN_RESPONSES_PROBE_MODULES": str(open_responses_modules()),
+           "HTTPS_PROXY": setup.proxy.url, "NODE_EXTRA_CA_CERTS": str(setup.proxy.ca)}
+    result = subprocess.run(["node", str(OPEN_RESPONSES_PROBE), "https://api.openai.com/v1/responses", f"byok-{shape}"],
+                            capture_output=True, text=True, timeout=90, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout)
+    assert seen["whole"]["text"] == "You said: Say hi ✓" and seen["whole"]["finish"] == "stop" and seen["whole"]["outputTokens"] > 0
+    assert seen["streamed"] == {"text": "You said: Stream hi ✓", "finish": "stop"}
+    assert seen["ran"] == ["for get_weather", "for get_weather"]  # the SDK ran its tool, streamed and not
+    for loop in (seen["loop"], seen["streamedLoop"]):
+        assert loop == {"text": "Tool said: sunny in for get_weather — done ✓", "steps": ["tool-calls", "stop"]}
     assert setup.errors() == []
