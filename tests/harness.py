@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,8 @@ def codex_env(proxy: Mitmdump | None, codex_home: Path, *, openai_api_key: str |
 
 
 def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: float = 120.0, extra_env: dict[str,
-    str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`codex exec` through the proxy, with a throwaway CODEX_HOME and a dummy OpenAI key."""
+    str] | None = None, args: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """`codex exec` through the proxy, with a throwaway CODEX_HOME and a dummy OpenAI key (`args`: more of exec's options)."""
     home.mkdir(parents=True, exist_ok=True)
     workdir = home / "work"
     workdir.mkdir(exist_ok=True)
@@ -171,7 +172,7 @@ def run_codex(proxy: Mitmdump, home: Path, model: str, prompt: str, timeout: flo
     env = codex_env(proxy, home, openai_api_key=DUMMY_OPENAI_KEY, codex_api_key=DUMMY_OPENAI_KEY, extra=extra_env)
     return subprocess.run(
         [str(codex_binary()), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-         "-C", str(workdir), "-m", model, prompt],
+         "-C", str(workdir), "-m", model, *args, prompt],
         capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
     )
 

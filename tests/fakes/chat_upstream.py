@@ -163,6 +163,7 @@ class ScriptedChatModel:
         elif messages[-1]["role"] == "tool":
             results = [m["content"] for m in messages if m["role"] == "tool"]
             text = "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results[-2:]) + " — done ✓"
+            text = plain_agent.shaped(text, _schema(request))
             for i in range(0, len(text), 9):
                 out.append(chunk({"content": text[i : i + 9]}))
             out.append(chunk(finish="stop"))
@@ -212,9 +213,7 @@ class ScriptedChatModel:
         if messages[-1]["role"] == "tool" or not tools:
             results = [str(m["content"]) for m in messages if m["role"] == "tool"][-2:] if messages[-1]["role"] == "tool" else []
             text = plain_agent.final_text(last_user_text(messages), results)
-            fmt = request.get("response_format") or {}
-            if fmt.get("type") == "json_schema":
-                text = json.dumps(plain_agent.sample(fmt["json_schema"].get("schema"), text), ensure_ascii=False)
+            text = plain_agent.shaped(text, _schema(request))
             out.extend(chunk({"content": text[i : i + 9]}) for i in range(0, len(text), 9))
             out.append(chunk(finish="stop"))
             return out
@@ -224,6 +223,12 @@ class ScriptedChatModel:
             out.extend(chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 5]}}]}) for i in range(0, len(args), 5))
         out.append(chunk(finish="tool_calls"))
         return out
+
+
+def _schema(request: dict[str, Any]) -> Any:
+    """The JSON schema the request's response_format asks for (None: plain text)."""
+    fmt = request.get("response_format") or {}
+    return (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
 
 
 def chat_upstream(model: ScriptedChatModel) -> FakeServer:

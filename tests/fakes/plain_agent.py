@@ -63,3 +63,8 @@ def final_text(prompt: str, results: list[str]) -> str:
     if results:
         return "Tool said: " + " | ".join(r.strip().replace("\n", " ") for r in results) + " — done ✓"
     return f"You said: {prompt.strip()[:80]} ✓"
+
+
+def shaped(text: str, schema: Any) -> str:
+    """The answer as asked: `text`, or JSON of `schema` carrying it when the request asks for JSON."""
+    return text if schema is None else json.dumps(sample(schema, text), ensure_ascii=False)

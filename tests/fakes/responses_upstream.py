@@ -80,11 +80,7 @@ class ScriptedResponsesModel:
         answered = bool(items) and items[-1].get("type") == "function_call_output"
         if plain and (answered or not tools):
             results = [str(i.get("output", "")) for i in items if i.get("type") == "function_call_output"][-2:] if answered else []
-            text = plain_agent.final_text(_user_text(items), results)
-            fmt = (request.get("text") or {}).get("format") or {}
-            if fmt.get("type") == "json_schema":
-                text = json.dumps(plain_agent.sample(fmt.get("schema"), text), ensure_ascii=False)
-            self._message(emit, text)
+            self._message(emit, plain_agent.shaped(plain_agent.final_text(_user_text(items), results), _schema(request)))
         elif plain:
             for n, (name, args) in enumerate(plain_agent.calls_for(tools)):
                 call = {"id": f"fc_{self.turn}_{n}", "type": "function_call", "status": "completed", "call_id": f"call_r{self.turn}_{n}",
@@ -93,7 +89,8 @@ class ScriptedResponsesModel:
                 emit("response.function_call_arguments.delta", item_id=call["id"], output_index=1 + n, delta=args)
                 emit("response.output_item.done", output_index=1 + n, item=call)
         elif answered:
-            self._message(emit, "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓")
+            text = "Tool said: " + str(items[-1].get("output", "")).strip().replace("\n", " ") + " — done ✓"
+            self._message(emit, plain_agent.shaped(text, _schema(request)))
         else:
             names = {t.get("name") for t in request.get("tools") or []}
             name = "exec_command" if "exec_command" in names else "shell_command"
@@ -122,6 +119,12 @@ class ScriptedResponsesModel:
         emit("response.output_text.done", text=text, logprobs=[], **at)
         emit("response.content_part.done", part=part, **at)
         emit("response.output_item.done", output_index=1, item=msg)
+
+
+def _schema(request: dict[str, Any]) -> Any:
+    """The JSON schema the request's text.format asks for (None: plain text)."""
+    fmt = (request.get("text") or {}).get("format") or {}
+    return fmt.get("schema") if fmt.get("type") == "json_schema" else None
 
 
 def _user_text(items: list[dict[str, Any]]) -> str:
