@@ -123,3 +123,16 @@ def previous_response_not_found(response_id: str) -> ShimError:
         f"codex-shim: previous response {response_id!r} not found: BYOK models keep no responses "
         "(previous_response_id cannot be resolved); send the whole conversation as input instead",
     )
+
+
+def needs_stored_state(body: dict[str, Any]) -> ShimError | None:
+    """A BYOK call that only stored state could answer (codex-shim stores none), refused plainly."""
+    if previous := body.get("previous_response_id"):
+        return previous_response_not_found(str(previous))
+    if body.get("background") is True:
+        return ShimError(400, "invalid_request_error", "codex-shim: background responses are not supported for BYOK models "
+                         "(nothing is stored to poll later); send the call without background")
+    if body.get("conversation"):
+        return ShimError(400, "invalid_request_error", "codex-shim: conversations are not supported for BYOK models (nothing is "
+                         "stored); send the whole conversation as input instead")
+    return None

@@ -230,3 +230,11 @@ def test_a_text_file_reaches_every_route_as_its_text() -> None:
     assert "[file notes.md]\n# Notes ✓\nship it" in request["messages"][-1]["content"]
     claude = anthropic.map_request({**file_body(("notes.md", NOTES)), "model": "byok-claude"}, CLAUDE, ToolNames())
     assert "# Notes ✓" in json.dumps(claude["messages"], ensure_ascii=False)
+
+
+def test_background_and_conversation_calls_are_refused_plainly(tmp_path: Path) -> None:
+    with addon_chain(tmp_path) as chain:
+        for extra, words in (({"background": True}, "background"), ({"conversation": "conv_1"}, "conversations")):
+            flow = chain.request(responses_call({"model": "byok-chat", "input": "hi", **extra}))
+            assert flow.response is not None and flow.response.status_code == 400
+            assert words in json.loads(flow.response.content or b"")["error"]["message"]

@@ -235,7 +235,7 @@ def test_when_codex_goes_away_the_upstream_is_closed_and_other_flows_go_on(proxy
     mitm = proxy[0]
     target = mitm.args[mitm.args.index("--set", mitm.args.index("codex_shim_idle_timeout=2")) + 1].split("=")[1]
     conn = http.client.HTTPConnection("127.0.0.1", mitm.port, timeout=30)
-    conn.request("POST", f"http://{target}/v1/responses", body=json.dumps({"model": "byok-endless", "input": "hi"}),
+    conn.request("POST", f"http://{target}/v1/responses", body=json.dumps({"model": "byok-endless", "input": "hi", "stream": True}),
                  headers={"content-type": "application/json"})
     resp = conn.getresponse()
     assert b"response.output_text.delta" in resp.read1(65536) + resp.read1(65536)

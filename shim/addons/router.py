@@ -26,7 +26,7 @@ from ..byok_call import new_call_flow, start_byok_call
 from ..config import RouteTable
 from ..corrected_retry import CollectedAnswer
 from ..corrections import Correction, correction_for, refusal_message
-from ..errors import RequestError, ShimError, from_upstream, previous_response_not_found
+from ..errors import RequestError, ShimError, from_upstream, needs_stored_state
 from ..exchange import METADATA_KEY, ByokExchange, NativeExchange, RelayedExchange, legacy_compact_body, open_exchange
 from ..outlets import HttpStream, JsonAnswer, LegacyCompact, Outlet
 from ..policy import CodexShimOutcomeHook, CodexShimTurnHook, Turn
@@ -165,8 +165,8 @@ class Router:
         if route is None:
             self._pass_native(flow, body, model, notes)
             return
-        if previous := body.get("previous_response_id"):
-            self._refuse(flow, previous_response_not_found(str(previous)), route.model, streams)
+        if refusal := needs_stored_state(body):
+            self._refuse(flow, refusal, route.model, streams)
             return
         if streams and self.fallbacks is not None and self.fallbacks.plan(flow, body, route, notes):
             return  # served by the first of its routes that answers
