@@ -134,24 +134,25 @@ def _first_delta(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmd
 
 def _long_streams(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmdump, plain_meter: CpuMeter, settings: Settings,
                   pacing: str, rate: int) -> None:
-    """mitmdump CPU and the addon's stream-hook CPU per 1,000 deltas, per shape, alternating sides."""
+    """mitmdump CPU and the addon's stream-hook CPU per 1,000 deltas, per shape: the median over
+    `reps` streams each, the two sides alternating (a burst of load from elsewhere lands on one
+    stream, not on a whole column)."""
     n, reps = settings.deltas, settings.reps
-    thousands = n * reps / 1000
     client = sides[0].client
-    plain_cpu, _ = plain_meter.measure(lambda: [_whole(client.via(plain, NATIVE_MODEL, n, rate), n, "plain") for _ in range(reps)])
+    plain_cpu = [plain_meter.measure(lambda: _whole(client.via(plain, NATIVE_MODEL, n, rate), n, "plain"))[0] for _ in range(reps)]
     for shape in SHAPES:
-        cpu = {side.name: 0.0 for side in sides}
-        hook = {side.name: 0.0 for side in sides}
+        cpu: dict[str, list[float]] = {side.name: [] for side in sides}
+        hook: dict[str, list[float]] = {side.name: [] for side in sides}
         for turn in range(reps * 2):  # each side `reps` streams, in alternating order
             side = _alternating(sides, turn // 2)[turn % 2]
             assert side.meter is not None
             hook_before = side.shim.hook_ns()
             used, _ = side.meter.measure(lambda side=side, shape=shape: _whole(side.client.proxied(shape, n, rate), n, side.name))
-            cpu[side.name] += used / thousands
-            hook[side.name] += (side.shim.hook_ns() - hook_before) / 1e6 / thousands
+            cpu[side.name].append(used * 1000 / n)
+            hook[side.name].append((side.shim.hook_ns() - hook_before) / 1e6 * 1000 / n)
         a, b = sides[0].name, sides[1].name
-        result.add(f"mitmdump CPU per 1,000 deltas, {pacing}, {shape}", cpu[a], cpu[b], "ms", plain_cpu / thousands)
-        result.add(f"  of which the addon's stream hook, {pacing}, {shape}", hook[a], hook[b], "ms")
+        result.add(f"mitmdump CPU per 1,000 deltas, {pacing}, {shape}", median(cpu[a]), median(cpu[b]), "ms", median(plain_cpu) * 1000 / n)
+        result.add(f"  of which the addon's stream hook, {pacing}, {shape}", median(hook[a]), median(hook[b]), "ms")
 
 
 def _whole(fetch: Fetch, n: int, who: str) -> Fetch:
