@@ -87,6 +87,9 @@ def test_addon_traversal_and_the_commands_we_call() -> None:
     with taddons.context(*addons) as tctx:
         assert list(traverse(tctx.master.addons.chain)), moved("addonmanager.traverse", "shim/addons/router.py")
         assert tctx.master.addons.get("errorcheck") is None  # a name lookup that answers None, not raises
+        registered = tuple(tctx.master.addons.lookup.values())
+        assert registered and all(addon in registered for addon in addons), moved(
+            "AddonManager.lookup (every registered addon; the listener cache's key)", "shim/addons/router.py")
     assert "inject.websocket" in inspect.getsource(proxyserver.Proxyserver), moved(
         "the inject.websocket command", "shim/addons/websocket_turns.py")
 

@@ -214,3 +214,16 @@ def test_a_policy_naming_no_configured_slug_is_refused_and_nothing_goes_to_opena
         flow = chain.request(responses_call({"model": "cheap", "input": [USER]}))
     assert flow.response is not None and flow.response.status_code == 400
     assert "'chepa', which is not a configured model" in json.loads(flow.response.content or b"")["error"]["message"]
+
+
+def test_a_policy_addon_loaded_after_turns_began_is_asked_from_the_next_turn_on(tmp_path: Path) -> None:
+    policy = RedactAndReroute()
+    with addon_chain(tmp_path, routes=[MAIN, CHEAP]) as chain:
+        before = chain.request(responses_call({"model": "main", "input": [said("cheap please")]}))
+        chain.tctx.master.addons.add(policy)  # as a script added with the proxy running
+        after = chain.request(responses_call({"model": "main", "input": [said("cheap please")]}))
+        chain.tctx.master.addons.remove(policy)
+        again = chain.request(responses_call({"model": "main", "input": [said("cheap please")]}))
+    assert before.request.url == "http://127.0.0.1:9/v1/messages"  # no policy yet: the slug's own route
+    assert after.request.url == "http://127.0.0.1:8/v1/chat/completions"  # the policy rerouted it
+    assert again.request.url == "http://127.0.0.1:9/v1/messages"  # and once removed, no longer asked

@@ -11,10 +11,14 @@ from pathlib import Path
 
 from . import __doc__ as package_doc
 from .codex_loop import codex_loop
+from .compare import compare, print_comparison
 from .report import print_table
 from .run import run
 from .settings import FULL, QUICK
 from .soak import print_soak, soak
+from .worktree import git
+
+MAX_STREAMS = 200  # threads of one client process, sockets of one mitmdump
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,7 +28,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--deltas", type=int, help="text deltas per answer (default 5000; quick 1000)")
     p.add_argument("--rate", type=int, help="deltas per second of the paced streams (default 2500; quick 4000)")
     p.add_argument("--reps", type=int, help="proxied streams per shape and pacing (default 2; quick 1)")
-    p.add_argument("--streams", type=int, help="simultaneous streams of the concurrency run (default 50)")
+    p.add_argument("--concurrency", "--streams", dest="streams", type=int, metavar="N",
+                   help=f"simultaneous streams of the concurrency run, each checked whole, with mitmdump's peak RSS "
+                        f"(default 50, at most {MAX_STREAMS})")
+    p.add_argument("--against", metavar="REF",
+                   help="compare with the addon at git ref REF (a temporary worktree): both in one session, runs alternating, "
+                        "two columns and their ratio")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="record the addon's mitmdump with py-spy (collapsed stacks into FILE); needs py-spy, skews the figures")
     p.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
@@ -62,16 +71,26 @@ def main() -> int:
     for name, value in overrides.items():
         if value < 1:
             p.error(f"--{name} must be at least 1")
+    if args.streams is not None and args.streams > MAX_STREAMS:
+        p.error(f"--concurrency must be at most {MAX_STREAMS}")
+    if args.against and (args.profile or args.script):
+        p.error("--against runs the two addons as they are: no --profile or --script with it")
     settings = dataclasses.replace(QUICK if args.quick else FULL, **overrides)
     workdir = Path(tempfile.mkdtemp(prefix="codex-shim-bench-"))
     try:
-        figures = run(settings, workdir, args.profile, [path.resolve() for path in args.script])
+        if args.against:
+            comparison = compare(settings, workdir, args.against, git("describe", "--always", "--dirty"))
+        else:
+            figures = run(settings, workdir, args.profile, [path.resolve() for path in args.script])
     finally:
         if args.keep:
             print(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print_table(figures)
+    if args.against:
+        print_comparison(comparison)
+    else:
+        print_table(figures)
     return 0
 
 

@@ -8,11 +8,12 @@ and CPU can be compared with what mitmproxy costs by itself.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Self
 
-from tests.harness import Mitmdump
+from tests.harness import ROOT, Mitmdump
 
 from .upstream import FakeUpstream
 
@@ -31,6 +32,31 @@ def bench_routes(base_url: str) -> list[dict[str, str]]:
     ]
 
 
+def declared_options(root: Path) -> set[str]:
+    """The codex_shim_* options the addon in checkout `root` declares (loader.add_option calls)."""
+    found: set[str] = set()
+    for source in (root / "shim").rglob("*.py"):
+        found.update(re.findall(r'add_option\(\s*"(codex_shim_\w+)"', source.read_text(errors="replace")))
+    return found
+
+
+def only_declared(args: list[str], root: Path) -> list[str]:
+    """`args` without the `--set codex_shim_X=…` pairs the addon in `root` does not know."""
+    known = declared_options(root)
+    kept: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] == "--set" and i + 1 < len(args):
+            name = args[i + 1].split("=", 1)[0]
+            if not name.startswith("codex_shim_") or name in known:
+                kept += args[i : i + 2]
+            i += 2
+        else:
+            kept.append(args[i])
+            i += 1
+    return kept
+
+
 class _MeasuredMitmdump(Mitmdump):
     """tests.harness.Mitmdump plus what the meters need: the pid, and `with` giving the subclass."""
 
@@ -45,14 +71,22 @@ class _MeasuredMitmdump(Mitmdump):
 
 
 class ShimMitmdump(_MeasuredMitmdump):
-    """mitmdump with codex-shim routing the bench models to `upstream`, timed by the probe."""
+    """mitmdump with codex-shim routing the bench models to `upstream`, timed by the probe.
 
-    def __init__(self, workdir: Path, upstream: FakeUpstream, scripts: list[Path]) -> None:
+    `root`: the checkout whose addons/codex_shim.py runs (another git ref's, for --against); its
+    script puts that checkout first on sys.path, so its own `shim` package is the one imported.
+    Options that checkout does not declare are left out (an older ref lacks newer ones)."""
+
+    def __init__(self, workdir: Path, upstream: FakeUpstream, scripts: list[Path], root: Path = ROOT) -> None:
         self.hook_timer_out = workdir / "hook_timer.out"
         extra = [arg for script in scripts for arg in ("-s", str(script))]
         extra += ["-s", str(HOOK_TIMER), "--set", f"bench_hook_timer_out={self.hook_timer_out}",
                   "--set", f"codex_shim_hosts={upstream.host}"]
         super().__init__(workdir, bench_routes(upstream.base_url), extra)
+        self.root = root
+        if root != ROOT:
+            self.args = only_declared(self.args, root)
+            self.args[self.args.index(str(ROOT / "addons" / "codex_shim.py"))] = str(root / "addons" / "codex_shim.py")
 
     def hook_ns(self) -> int:
         """CPU nanoseconds spent in the shim's stream hooks so far (the probe writes it after each flow)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .answers import SHAPES
@@ -135,16 +136,31 @@ def memory(b: Bench) -> None:
                   f"{hwm_long / 1024:.1f} MiB after {long_n} deltas")
 
 
-def concurrency(b: Bench, join_limit: float = 120.0) -> None:
-    """N simultaneous paced streams, shapes mixed, each checked whole."""
-    count, sn, sr = b.settings.streams, b.settings.stream_deltas, b.settings.stream_rate
+@dataclass
+class Crowd:
+    """How N simultaneous streams went: each checked whole, and the proxy's peak memory after."""
+
+    count: int
+    failures: list[str]
+    slowest: float
+    wall: float
+    peak_rss_kb: int
+
+    @property
+    def whole(self) -> int:
+        return self.count - len(self.failures)
+
+
+def crowd(fetch: Callable[[int], Fetch], count: int, n: int, pid: int, join_limit: float = 120.0) -> Crowd:
+    """`count` threads released together, stream i fetched by `fetch(i)`, each an n-delta answer
+    checked whole; then the peak resident set (VmHWM) of the proxy process `pid`."""
     results: list[Fetch | BaseException | None] = [None] * count
     gate = threading.Barrier(count, timeout=30)
 
     def one(i: int) -> None:
         try:
             gate.wait()
-            results[i] = b.client.proxied(SHAPES[i % len(SHAPES)], sn, sr)
+            results[i] = fetch(i)
         except BaseException as exc:  # noqa: BLE001 - reported below
             results[i] = exc
 
@@ -155,14 +171,19 @@ def concurrency(b: Bench, join_limit: float = 120.0) -> None:
     for t in threads:
         t.join(max(1.0, join_limit - (time.perf_counter() - t0)))
     wall = time.perf_counter() - t0
-    failures = [r.problem(sn) if isinstance(r, Fetch) else (r or "still running") for r in results]
-    failures = [f for f in failures if f is not None]
-    whole = count - len(failures)
+    problems = [r.problem(n) if isinstance(r, Fetch) else repr(r or "still running") for r in results]
     slowest = max((r.total for r in results if isinstance(r, Fetch)), default=float("nan"))
-    b.figures.say(f"concurrency: {whole}/{count} whole, {sn} deltas each @{sr}/s (nominal {sn / sr:.1f} s), "
-                  f"slowest {slowest:.2f} s, wall {wall:.2f} s{'; first failure: ' + repr(failures[0]) if failures else ''}")
-    b.figures.add(f"{count} concurrent streams arrive whole", f"{whole}/{count}", f"{count}/{count}", whole == count,
-                  f"slowest {slowest:.2f} s vs nominal {sn / sr:.1f} s")
+    return Crowd(count, [p for p in problems if p is not None], slowest, wall, memory_kb(pid, "VmHWM"))
+
+
+def concurrency(b: Bench) -> None:
+    """N simultaneous paced streams, shapes mixed, each checked whole."""
+    count, sn, sr = b.settings.streams, b.settings.stream_deltas, b.settings.stream_rate
+    run = crowd(lambda i: b.client.proxied(SHAPES[i % len(SHAPES)], sn, sr), count, sn, b.shim.pid)
+    b.figures.say(f"concurrency: {run.whole}/{count} whole, {sn} deltas each @{sr}/s (nominal {sn / sr:.1f} s), "
+                  f"slowest {run.slowest:.2f} s, wall {run.wall:.2f} s{'; first failure: ' + run.failures[0] if run.failures else ''}")
+    b.figures.add(f"{count} concurrent streams arrive whole", f"{run.whole}/{count}", f"{count}/{count}", run.whole == count,
+                  f"slowest {run.slowest:.2f} s vs nominal {sn / sr:.1f} s; mitmdump VmHWM by then {run.peak_rss_kb / 1024:.0f} MiB")
     b.budget.check()
 
 

@@ -7,6 +7,11 @@ as it came — go on a second flow next to it, the way mitmproxy shows a replay 
 own: every mitmweb view, filter and download works on them unchanged. Nothing is held back
 from either side to keep them: chunks are referenced as they are forwarded.
 
+Bodies are kept only where someone can see them. mitmweb (the `view` addon) gets both flows;
+a flow that will be saved (`-w`, i.e. `save_stream_file`, or an addon that sets
+`codex_shim_keep_bodies`) gets the translated stream on the flow itself; plain mitmdump keeps
+nothing, so memory does not grow with the number of streams.
+
 BYOK flows are marked by provider shape (🟠 anthropic, 🔵 chat completions, 🟢 responses), the
 second flow 🟣; `~marker 🟠` or `~comment codex-shim` isolate them.
 """
@@ -31,6 +36,8 @@ CODEX_CREDENTIALS = frozenset({"authorization", "cookie", "chatgpt-account-id", 
 class BothSides:
     def __init__(self) -> None:
         self.cap = 4_000_000
+        self.saving = False  # flows go to a file (-w): their own bodies are worth keeping
+        self.asked = False  # another addon reads flow bodies (codex_shim_keep_bodies)
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -40,22 +47,38 @@ class BothSides:
             "Bytes of each BYOK stream kept for mitmweb (the translated one on the flow, the provider's "
             "raw one and Codex's request on the flow beside it); the rest is forwarded, not kept. 0: keep nothing.",
         )
+        loader.add_option(
+            "codex_shim_keep_bodies",
+            bool,
+            False,
+            "Keep each BYOK flow's translated stream even when neither mitmweb nor a save file (-w) would show it: "
+            "for an addon that reads flow bodies (it may set this in its own `configure`).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "codex_shim_keep_bytes" in updated:
             self.cap = max(0, ctx.options.codex_shim_keep_bytes)
+        if "codex_shim_keep_bodies" in updated:
+            self.asked = ctx.options.codex_shim_keep_bodies
+        if "save_stream_file" in updated:  # mitmproxy's Save addon (-w); absent in some embeddings
+            self.saving = bool(getattr(ctx.options, "save_stream_file", None))
+
+    def watched(self) -> bool:
+        """Will anyone see a BYOK flow's bodies: mitmweb, a save file, or an addon that asked?"""
+        return self.cap > 0 and (self.saving or self.asked or ctx.master.addons.get("view") is not None)
 
     def opened(self, flow: http.HTTPFlow, exchange: ByokExchange) -> None:
-        """Before the flow becomes the provider's request: keep Codex's request (without its
-        credentials) and start the second flow, if anyone can look at it."""
+        """Before the flow becomes the provider's request: start keeping what someone will see —
+        the translated stream for a saved flow; in mitmweb also Codex's request (without its
+        credentials) and the provider's raw stream, on a second flow."""
         flow.marked = MARKERS.get(exchange.route.provider, CHAT_MARKER)
-        if self.cap <= 0:
-            return
-        exchange.codex_request = codex_request_copy(flow.request)
+        if not self.watched():
+            return  # plain mitmdump: forwarded, nothing kept
         exchange.sent = KeptBody(self.cap)
         view = ctx.master.addons.get("view")
         if view is None:
             return  # mitmdump: no one to show the other halves to; -w keeps the flow itself
+        exchange.codex_request = codex_request_copy(flow.request)
         exchange.raw = KeptBody(self.cap)
         halves = http.HTTPFlow(flow.client_conn, flow.server_conn)
         halves.request = exchange.codex_request

@@ -12,6 +12,7 @@ from mitmproxy import http
 from ..state import Shim
 
 REDACTED = "<redacted by codex-shim>"
+_REDACTED = REDACTED.encode()
 SHOWN_HEADERS = frozenset(
     {"host", "accept", "accept-encoding", "content-type", "content-length", "anthropic-version", "anthropic-beta"}
 )
@@ -37,6 +38,8 @@ class Redactor:
 
 
 def redact(flow: http.HTTPFlow) -> None:
-    for name in list(flow.request.headers.keys()):
-        if name.lower() not in SHOWN_HEADERS:
-            flow.request.headers[name] = REDACTED
+    """Every value of every header but the harmless ones replaced: one new header list, built once
+    (setting headers one by one rebuilds mitmproxy's list each time, on every turn's way to Codex)."""
+    flow.request.headers = http.Headers(
+        [(name, value if name.decode("latin-1").lower() in SHOWN_HEADERS else _REDACTED) for name, value in flow.request.headers.fields]
+    )

@@ -67,9 +67,26 @@ def turn_model(headers: http.Headers) -> str | None:
     return model if isinstance(model, str) else None
 
 
-def listens(event: str) -> bool:
-    """Does any loaded addon handle our event `event`?"""
-    return any(hasattr(addon, event) for addon in traverse(ctx.master.addons.chain))
+class Listeners:
+    """Does any loaded addon handle an event of ours? Asked on every turn; the addon chain is
+    walked again only when the loaded addons changed (a script added, reloaded or removed
+    registers or drops addons in AddonManager.lookup)."""
+
+    def __init__(self) -> None:
+        self._loaded: tuple[Any, ...] = ()
+        self._answers: dict[str, bool] = {}
+
+    def __call__(self, event: str) -> bool:
+        loaded = tuple(ctx.master.addons.lookup.values())
+        if loaded != self._loaded:  # compared by identity first: cheap when nothing changed
+            self._loaded, self._answers = loaded, {}
+        answer = self._answers.get(event)
+        if answer is None:
+            answer = self._answers[event] = any(hasattr(addon, event) for addon in traverse(ctx.master.addons.chain))
+        return answer
+
+
+listens = Listeners()
 
 
 def outcome(flow: http.HTTPFlow, facts: dict[str, Any]) -> None:

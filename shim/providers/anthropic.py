@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -388,9 +389,9 @@ class AnthropicEventMapper:
         if not isinstance(payload, dict):
             return
         kind = payload.get("type") or event
-        handler = getattr(self, f"_on_{kind}", None)
+        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is not None:
-            handler(payload)
+            handler(self, payload)
 
     def _on_message_start(self, payload: dict[str, Any]) -> None:
         self.writer.start()
@@ -539,6 +540,12 @@ class AnthropicEventMapper:
         """End of the upstream stream: without message_stop the answer is cut, never complete."""
         if not self.writer.finished:
             self.writer.fail("stream_truncated", "the provider's stream ended before message_stop")
+
+
+_HANDLERS: dict[str, Callable[[AnthropicEventMapper, dict[str, Any]], None]] = {
+    name.removeprefix("_on_"): handler for name, handler in vars(AnthropicEventMapper).items() if name.startswith("_on_")
+}
+"""Event type -> handler, built once: one dict lookup per event instead of a name built and looked up."""
 
 
 def _whole_json(text: str) -> bool:

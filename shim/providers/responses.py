@@ -32,6 +32,8 @@ _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary"})
 # Codex goes by the data's `type` there, and ignores an "error" event).
 _ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL_EVENTS
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
+_SEQUENCE_KEY = '"sequence_number":'
+_SEQUENCE_VALUE = re.compile(r"\s*(\d{1,18})(?!\d)")
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
@@ -101,8 +103,7 @@ class ResponsesEventMapper:
         if not data or data == "[DONE]":
             return
         name = event
-        numbers = _SEQUENCE.findall(data)
-        sequence = max(int(number) for number in numbers) if numbers else None
+        sequence = largest_sequence(data)
         needs_parse = (
             not name
             or name in _ANNOUNCING
@@ -152,6 +153,20 @@ class ResponsesEventMapper:
     def close(self) -> None:
         """The upstream ended; without a terminal event of its own the answer is cut."""
         self.writer.fail("stream_truncated", "the provider's stream ended before response.completed")
+
+
+def largest_sequence(data: str) -> int | None:
+    """The largest `sequence_number` in an event's text, unparsed (our events are numbered after
+    it). Per relayed event, so the usual case — the key once — is one find and an anchored match;
+    the whole-text search runs only when the key repeats."""
+    at = data.find(_SEQUENCE_KEY)
+    if at < 0:
+        return None
+    after = at + len(_SEQUENCE_KEY)
+    if data.find(_SEQUENCE_KEY, after) >= 0:
+        return max((int(number) for number in _SEQUENCE.findall(data)), default=None)
+    value = _SEQUENCE_VALUE.match(data, after)
+    return int(value.group(1)) if value else None
 
 
 def _complete_usage(response: dict[str, Any]) -> bool:

@@ -1,0 +1,174 @@
+"""--against REF: this checkout's addon and REF's, side by side in one session, on the same bench.
+
+Both run as their own mitmdump behind the same fake upstream, with the same client, the bench
+code of this checkout, and plain mitmdump as the yardstick. Every measured fetch alternates
+between the two (which goes first alternates too), so load from elsewhere on the machine falls on
+both columns alike. The crowd (N simultaneous streams, each checked whole) runs first on each
+process, right after warm-up, so each one's peak resident set is the crowd's.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import scenarios
+from .answers import SHAPES
+from .client import Client, Fetch
+from .measure import CpuMeter, median
+from .proxies import NATIVE_MODEL, PlainMitmdump, ShimMitmdump
+from .settings import Budget, Settings
+from .upstream import FakeUpstream
+from .worktree import checked_out
+
+
+@dataclass
+class Side:
+    """One addon under test: its mitmdump, a client fetching through it, its CPU meter."""
+
+    name: str
+    shim: ShimMitmdump
+    client: Client
+    meter: CpuMeter | None = None
+
+
+@dataclass
+class Row:
+    name: str
+    ours: float
+    base: float
+    plain: float | None  # plain mitmdump relaying a native stream, where that compares
+    unit: str
+
+
+@dataclass
+class Comparison:
+    ours: str
+    base: str
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, name: str, ours: float, base: float, unit: str, plain: float | None = None) -> None:
+        self.rows.append(Row(name, ours, base, plain, unit))
+        print(f"{name}: {self.ours} {ours:.2f} {unit}, {self.base} {base:.2f} {unit}"
+              + (f", plain mitmdump {plain:.2f} {unit}" if plain is not None else ""), flush=True)
+
+
+def compare(settings: Settings, workdir: Path, ref: str, ours_name: str) -> Comparison:
+    budget = Budget(settings.time_limit * 2.5)
+    with ExitStack() as stack:
+        root, commit = stack.enter_context(checked_out(ref))
+        upstream = stack.enter_context(FakeUpstream())
+        ours = _side(ours_name, stack.enter_context(ShimMitmdump(workdir / "ours", upstream, [])), upstream)
+        base = _side(commit, stack.enter_context(ShimMitmdump(workdir / "base", upstream, [], root)), upstream)
+        plain = stack.enter_context(PlainMitmdump(workdir / "plain"))
+        sides = (ours, base)
+        for side in sides:
+            scenarios.warm_up(side.client, side.shim, plain)
+        result = Comparison(ours.name, base.name)
+        _crowd(result, sides, plain, settings)
+        budget.check()
+        for side in sides:
+            side.meter = CpuMeter(side.shim.pid, 1.0)
+        plain_meter = CpuMeter(plain.pid, 1.0)
+        _first_delta(result, sides, plain, settings)
+        budget.check()
+        for pacing, rate in (("paced", settings.rate), ("burst", 0)):
+            _long_streams(result, sides, plain, plain_meter, settings, pacing, rate)
+            budget.check()
+    return result
+
+
+def _side(name: str, shim: ShimMitmdump, upstream: FakeUpstream) -> Side:
+    return Side(name, shim, Client(upstream, shim))
+
+
+def _alternating(sides: tuple[Side, Side], turn: int) -> tuple[Side, Side]:
+    return sides if turn % 2 == 0 else (sides[1], sides[0])
+
+
+def _crowd(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
+    count, n, rate = settings.streams, settings.stream_deltas, settings.stream_rate
+    peaks: dict[str, float] = {}
+    for side in sides:
+        run = scenarios.crowd(lambda i, side=side: side.client.proxied(SHAPES[i % len(SHAPES)], n, rate), count, n, side.shim.pid)
+        if run.failures:
+            raise RuntimeError(f"{side.name}: {len(run.failures)}/{count} concurrent streams not whole; first: {run.failures[0]}")
+        peaks[side.name] = run.peak_rss_kb / 1024
+        print(f"{side.name}: {count}/{count} concurrent streams whole, slowest {run.slowest:.2f} s", flush=True)
+    client = sides[0].client
+    native = scenarios.crowd(lambda i: client.via(plain, NATIVE_MODEL, n, rate), count, n, plain.pid)
+    if native.failures:
+        raise RuntimeError(f"plain mitmdump: concurrent streams not whole; first: {native.failures[0]}")
+    result.add(f"peak RSS, {count} concurrent streams (all whole)", peaks[sides[0].name], peaks[sides[1].name], "MiB",
+               native.peak_rss_kb / 1024)
+
+
+def _first_delta(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
+    """Median time to the first delta through each proxy minus the direct fetch's, per shape."""
+    client = sides[0].client
+    worst = {side.name: 0.0 for side in sides}
+    for shape in SHAPES:
+        direct: list[float] = []
+        proxied: dict[str, list[float]] = {side.name: [] for side in sides}
+        for turn in range(settings.ttfd_reps):
+            d = client.direct(shape, 200, 0)
+            fetched = {side.name: side.client.proxied(shape, 200, 0) for side in _alternating(sides, turn)}
+            if d.ttfd is None or any(f.ttfd is None for f in fetched.values()):
+                continue
+            direct.append(d.ttfd * 1e3)
+            for name, f in fetched.items():
+                proxied[name].append((f.ttfd or 0) * 1e3)
+        overhead = {name: median(times) - median(direct) for name, times in proxied.items()}
+        for name, value in overhead.items():
+            worst[name] = max(worst[name], value)
+        result.add(f"first-delta overhead, {shape}", overhead[sides[0].name], overhead[sides[1].name], "ms")
+    direct, relayed = [], []
+    for _ in range(settings.ttfd_reps):
+        d, p = client.direct("responses", 200, 0), client.via(plain, NATIVE_MODEL, 200, 0)
+        if d.ttfd is not None and p.ttfd is not None:
+            direct.append(d.ttfd * 1e3)
+            relayed.append(p.ttfd * 1e3)
+    result.add("first-delta overhead, worst shape", worst[sides[0].name], worst[sides[1].name], "ms", median(relayed) - median(direct))
+
+
+def _long_streams(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmdump, plain_meter: CpuMeter, settings: Settings,
+                  pacing: str, rate: int) -> None:
+    """mitmdump CPU and the addon's stream-hook CPU per 1,000 deltas, per shape: the median over
+    `reps` streams each, the two sides alternating (a burst of load from elsewhere lands on one
+    stream, not on a whole column)."""
+    n, reps = settings.deltas, settings.reps
+    client = sides[0].client
+    plain_cpu = [plain_meter.measure(lambda: _whole(client.via(plain, NATIVE_MODEL, n, rate), n, "plain"))[0] for _ in range(reps)]
+    for shape in SHAPES:
+        cpu: dict[str, list[float]] = {side.name: [] for side in sides}
+        hook: dict[str, list[float]] = {side.name: [] for side in sides}
+        for turn in range(reps * 2):  # each side `reps` streams, in alternating order
+            side = _alternating(sides, turn // 2)[turn % 2]
+            assert side.meter is not None
+            hook_before = side.shim.hook_ns()
+            used, _ = side.meter.measure(lambda side=side, shape=shape: _whole(side.client.proxied(shape, n, rate), n, side.name))
+            cpu[side.name].append(used * 1000 / n)
+            hook[side.name].append((side.shim.hook_ns() - hook_before) / 1e6 * 1000 / n)
+        a, b = sides[0].name, sides[1].name
+        result.add(f"mitmdump CPU per 1,000 deltas, {pacing}, {shape}", median(cpu[a]), median(cpu[b]), "ms", median(plain_cpu) * 1000 / n)
+        result.add(f"  of which the addon's stream hook, {pacing}, {shape}", median(hook[a]), median(hook[b]), "ms")
+
+
+def _whole(fetch: Fetch, n: int, who: str) -> Fetch:
+    problem = fetch.problem(n)
+    if problem:
+        raise RuntimeError(f"{who}: {problem}")
+    return fetch
+
+
+def print_comparison(result: Comparison) -> None:
+    width = max(len(r.name) for r in result.rows)
+    ours, base = result.ours[:16], result.base[:16]
+    print()
+    print(f"{'figure':<{width}}  {ours:>16}  {base:>16}  {'ratio':>6}  {'plain mitmdump':>14}")
+    for r in result.rows:
+        ratio = f"{r.ours / r.base:.2f}" if r.base > 0 else "-"
+        plain = f"{r.plain:.2f} {r.unit}" if r.plain is not None else "-"
+        print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {plain:>14}")
+
