@@ -273,6 +273,7 @@ class ResponseStream:
     ) -> None:
         self.anonymous = anonymous
         self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
+        self._echo_json: str | None = None  # the same, rendered once (see _emit_response)
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -306,8 +307,8 @@ class ResponseStream:
         if self.started:
             return
         self.started = True
-        self._emit("response.created", response=self._snapshot("in_progress"))
-        self._emit("response.in_progress", response=self._snapshot("in_progress"))
+        self._emit_response("response.created", self._snapshot("in_progress"))
+        self._emit_response("response.in_progress", self._snapshot("in_progress"))
 
     def reasoning_delta(self, text: str) -> None:
         if not text or self.finished:
@@ -553,9 +554,9 @@ class ResponseStream:
         if incomplete_reason:
             snapshot = self._snapshot("incomplete", usage=True)
             snapshot["incomplete_details"] = {"reason": incomplete_reason}
-            self._emit("response.incomplete", response=snapshot)
+            self._emit_response("response.incomplete", snapshot)
         else:
-            self._emit("response.completed", response=self._snapshot("completed", usage=True))
+            self._emit_response("response.completed", self._snapshot("completed", usage=True))
 
     def fail(self, code: str, message: str) -> None:
         """End with response.failed; Codex retries unless `code` says retrying cannot help."""
@@ -565,7 +566,7 @@ class ResponseStream:
         self.finished = True
         snapshot = self._snapshot("failed", usage=True)
         snapshot["error"] = {"code": code, "message": message}
-        self._emit("response.failed", response=snapshot)
+        self._emit_response("response.failed", snapshot)
 
     def add_item(self, item: dict[str, Any]) -> None:
         """A whole output item at once (added, then done), e.g. a compaction item."""
@@ -626,6 +627,18 @@ class ResponseStream:
         fields["sequence_number"] = self._seq
         self._seq += 1
         self.sink.write(event_type, _dumps(fields).encode("utf-8", "replace"), fields)
+
+    def _emit_response(self, event_type: str, snapshot: dict[str, Any]) -> None:
+        """An event carrying the whole response object. The request's echoed settings (Codex's
+        tools alone are ~20 KB of JSON) are rendered once per answer and spliced into each."""
+        if self._echo_json is None:
+            self._echo_json = _dumps(self._echo)[1:-1]
+        fields = {"type": event_type, "sequence_number": self._seq, "response": snapshot}
+        self._seq += 1
+        own = {k: v for k, v in snapshot.items() if k not in self._echo}
+        head = _dumps({"type": event_type, "sequence_number": fields["sequence_number"], "response": own})
+        data = f"{head[:-2]},{self._echo_json}}}}}" if self._echo_json else head
+        self.sink.write(event_type, data.encode("utf-8", "replace"), fields)
 
     def _claim_index(self) -> int:
         index = self._next_index
