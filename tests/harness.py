@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # The Codex CLI the end-to-end tests drive: 0.171.0 unless CODEX_SHIM_CODEX_VERSION names another
 # (scripts/test also runs the e2e tests on 0.169.0). Each version has its own npm cache directory.
@@ -277,3 +279,17 @@ def turn_error(notifications: list[dict[str, Any]]) -> Any:
         if note["method"] == "turn/completed":
             return (note.get("params") or {}).get("turn", {}).get("error")
     return None
+
+
+def node_modules(directory: Path, packages: Sequence[str], marker: str, why: str) -> Path:
+    """npm `packages` installed once into `directory` (under .cache/); `marker` is a package whose
+    presence says they are there. Skips the test (saying `why` they are needed) without node and npm."""
+    modules = directory / "node_modules"
+    if (modules / marker / "package.json").exists():
+        return modules
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip(f"node and npm are needed for {why}")
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(directory), *packages], check=True, timeout=300)
+    return modules

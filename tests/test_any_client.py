@@ -238,3 +238,32 @@ def test_background_and_conversation_calls_are_refused_plainly(tmp_path: Path) -
             flow = chain.request(responses_call({"model": "byok-chat", "input": "hi", **extra}))
             assert flow.response is not None and flow.response.status_code == 400
             assert words in json.loads(flow.response.content or b"")["error"]["message"]
+
+
+SCHEMAS = [
+    SCHEMA,
+    {"type": "object", "properties": {"when": {"type": "string", "format": "date-time"}, "tag": {"type": "string", "format": "slug"},
+                                      "n": {"type": "number", "minimum": 0, "maximum": 1, "description": "a share"},
+                                      "kind": {"enum": ["a", "b"]}, "fixed": {"const": 3},
+                                      "either": {"oneOf": [{"type": "string", "maxLength": 4}, {"type": "null"}]},
+                                      "list": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 9},
+                                      "many": {"type": "array", "items": {"type": "string"}, "minItems": 3}},
+     "required": ["when"]},
+    {"$defs": {"Item": {"type": "object", "properties": {"x": {"type": "integer"}}, "additionalProperties": True, "title": "Item"}},
+     "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/Item", "description": "one"}}},
+     "allOf": [{"type": "object", "properties": {}}]},
+]
+
+
+def test_our_schema_rule_is_the_anthropic_sdks() -> None:
+    """shim/providers/anthropic_schema.py restates the SDK's transform_schema (the SDK costs mitmdump
+    ~55 MiB to import): the two must agree, and the result must pass the fake's structured-output rules."""
+    from anthropic import transform_schema
+
+    from shim.providers.anthropic_schema import for_anthropic
+    from tests.fakes.anthropic_upstream import schema_problem
+
+    pydantic_schema = Response.model_json_schema()["$defs"]["ResponseUsage"]
+    for schema in [*SCHEMAS, pydantic_schema]:
+        assert for_anthropic(schema) == transform_schema(schema)
+        assert schema_problem(for_anthropic(schema), "schema") is None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from tests.fakes.chat_upstream import API_KEY as CHAT_KEY
 from tests.fakes.chat_upstream import ScriptedChatModel, chat_upstream
 from tests.fakes.responses_upstream import API_KEY as RESPONSES_KEY
 from tests.fakes.responses_upstream import ScriptedResponsesModel, responses_upstream
-from tests.harness import ROOT, Mitmdump
+from tests.harness import ROOT, Mitmdump, node_modules
 
 pytestmark = pytest.mark.e2e
 
@@ -224,15 +223,7 @@ OPEN_RESPONSES_PROBE = ROOT / "tests" / "node" / "open_responses_probe.mjs"
 
 def open_responses_modules() -> Path:
     """The AI SDK's Open Responses provider and what it runs with, from npm, installed once into .cache/."""
-    if (OPEN_RESPONSES_MODULES / "node_modules" / "@ai-sdk" / "open-responses" / "package.json").exists():
-        return OPEN_RESPONSES_MODULES / "node_modules"
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node and npm are needed for the Open Responses client test")
-    OPEN_RESPONSES_MODULES.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(OPEN_RESPONSES_MODULES), *OPEN_RESPONSES_PACKAGES],
-                   check=True, timeout=300)
-    return OPEN_RESPONSES_MODULES / "node_modules"
+    return node_modules(OPEN_RESPONSES_MODULES, OPEN_RESPONSES_PACKAGES, "@ai-sdk/open-responses", "the Open Responses client test")
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -70,19 +70,19 @@ def test_codex_output_schema_on_anthropic(tmp_path: Path, model: str) -> None:
         assert claude.answer_tool_calls == 1 and "output_config" not in claude.requests[-1]
 
 
-def test_codex_output_schema_on_chat(tmp_path: Path) -> None:
-    chat = ScriptedChatModel()
-    with chat_upstream(chat) as upstream:
-        route = {"model": "byok-chat", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1", "api_key": CHAT_KEY}
+@pytest.mark.parametrize("shape", ["chat", "responses"])
+def test_codex_output_schema_on_chat_and_responses(tmp_path: Path, shape: str) -> None:
+    model: ScriptedChatModel | ScriptedResponsesModel = ScriptedChatModel() if shape == "chat" else ScriptedResponsesModel()
+    server = chat_upstream(model) if isinstance(model, ScriptedChatModel) else responses_upstream(model)
+    with server as upstream:
+        route = {"model": f"byok-{shape}", "base_url": f"{upstream.base_url}/v1",
+                 **({"provider": "generic-chat-completion-api", "api_key": CHAT_KEY} if shape == "chat" else
+                    {"provider": "responses", "api_key": RESPONSES_KEY})}
         _, answer = run_with_schema(tmp_path, route)
-    assert chat.errors == [] and answer["exit_code"] == 42 and "Output: marker-42 — done ✓" in answer["summary"]
-    sent = [r for r in upstream.json_bodies() if isinstance(r, dict) and "messages" in r]
-    assert all(r["response_format"]["json_schema"]["schema"] == SCHEMA for r in sent)
-
-
-def test_codex_output_schema_on_responses(tmp_path: Path) -> None:
-    responses = ScriptedResponsesModel()
-    with responses_upstream(responses) as upstream:
-        route = {"model": "byok-resp", "provider": "responses", "base_url": f"{upstream.base_url}/v1", "api_key": RESPONSES_KEY}
-        _, answer = run_with_schema(tmp_path, route)
-    assert responses.errors == [] and answer["exit_code"] == 42 and "Output: resp-42 — done ✓" in answer["summary"]
+    marker = "marker-42" if shape == "chat" else "resp-42"
+    assert model.errors == [] and answer["exit_code"] == 42 and f"Output: {marker} — done ✓" in answer["summary"]
+    sent = [r for r in upstream.json_bodies() if isinstance(r, dict)]
+    if shape == "chat":
+        assert sent and all(r["response_format"]["json_schema"]["schema"] == SCHEMA for r in sent)
+    else:  # passed as Codex sent it
+        assert sent and all(r["text"]["format"]["schema"] == SCHEMA for r in sent)

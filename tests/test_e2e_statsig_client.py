@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 
 from shim.statsig import AVAILABILITY_CONFIG, djb2
 from tests.fakes.http_server import FakeServer, Reply
-from tests.harness import ROOT, Mitmdump
+from tests.harness import ROOT, Mitmdump, node_modules
 from tests.statsig_fixtures import AVAILABILITY, GATE, LAYER, OPENAI_ALLOWED, OTHER_CONFIG, initialize_v1, initialize_v2
 
 pytestmark = pytest.mark.e2e
@@ -38,15 +37,8 @@ SDK_KEY = "client-codex-shim-test"
 
 def statsig_modules() -> Path:
     """@statsig/js-client and undici from npm, installed once into .cache/."""
-    if (MODULES / "node_modules" / "@statsig" / "js-client" / "package.json").exists():
-        return MODULES / "node_modules"
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node and npm are needed for the Statsig client test")
-    MODULES.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(MODULES),
-                    f"@statsig/js-client@{STATSIG_VERSION}", f"undici@{UNDICI_VERSION}"], check=True, timeout=300)
-    return MODULES / "node_modules"
+    return node_modules(MODULES, (f"@statsig/js-client@{STATSIG_VERSION}", f"undici@{UNDICI_VERSION}"), "@statsig/js-client",
+                        "the Statsig client test")
 
 
 def initialize_server(payload: dict[str, Any], encoding: str | None) -> FakeServer:

@@ -2,7 +2,7 @@
 
 Where the model takes structured outputs (its Models API entry says so, or says nothing and the
 model has not refused them), the schema goes as Anthropic's own `output_config.format`, shaped
-by the anthropic SDK's `transform_schema` (what the API cannot check moves into descriptions),
+by shim/providers/anthropic_schema.py (what the API cannot check moves into descriptions),
 and the answer is the model's text. Where it does not, the schema becomes a tool the model
 answers through — the long-standing way to get JSON from Claude: forced (`any`) when the model
 does not think, asked for in the system prompt when it does (Anthropic refuses a forced tool
@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from anthropic import transform_schema
-
+from ..errors import RequestError
 from ..model_profile import ModelProfile
+from .anthropic_schema import for_anthropic
 
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -37,7 +37,10 @@ def requested(body: dict[str, Any], profile: ModelProfile, taken_names: set[str]
     fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
         return None
-    schema = transform_schema(fmt["schema"])
+    try:
+        schema = for_anthropic(fmt["schema"])
+    except ValueError as exc:
+        raise RequestError(f"text.format.schema cannot be sent to Claude: {exc}") from exc
     if profile.structured_outputs is not False:
         return OutputFormat(schema, native=True)
     name = _NOT_NAME.sub("_", str(fmt.get("name") or "answer"))[:56] or "answer"
