@@ -42,7 +42,7 @@ def sse_response(events: bytes) -> http.Response:
 
 
 FAILED_STATUS = {"rate_limit_exceeded": 429, "insufficient_quota": 429, "context_length_exceeded": 400,
-                 "invalid_prompt": 400, "invalid_request_error": 400, "server_error": 500}
+                 "invalid_prompt": 400, "invalid_request_error": 400, "server_error": 500, "server_is_overloaded": 503}
 """A failed answer's HTTP status for a caller that asked for JSON; any other code failed upstream (502)."""
 
 

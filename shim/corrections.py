@@ -28,8 +28,10 @@ _CHAT_EFFORT_VALUES = re.compile(r"'reasoning_effort' does not support '(\w+)'.*
 _CHAT_NO_EFFORT = re.compile(r"(Unrecognized request argument supplied|Unsupported parameter|not supported)\W+'?reasoning_effort", re.I)
 _CHAT_MAX_TOKENS = re.compile(r"max_tokens is too large: \d+\. This model supports at most (\d+) completion tokens")
 _WORD = re.compile(r"'?(\w+)'?")
-_NO_FORMAT = re.compile(r"(output_config\.format|output_format|structured outputs?).{0,80}?(not supported|does not support|not available)"
-                        r"|(not supported|does not support|not available).{0,80}?(output_config\.format|output_format|structured outputs?)", re.I)
+_FORMAT_WORDS = r"(output_config\.format|output_format|output format|structured outputs?)"
+_REFUSED_WORDS = r"(not supported|does not support|not available|not compatible|unsupported|not permitted)"
+_NO_FORMAT = re.compile(rf"{_FORMAT_WORDS}.{{0,80}}?{_REFUSED_WORDS}|{_REFUSED_WORDS}.{{0,80}}?{_FORMAT_WORDS}"
+                        r"|output_config: Extra inputs are not permitted", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +131,10 @@ def _chat_effort_refused(message: str, profile: ModelProfile) -> Correction | No
 
 def _format_refused(message: str, profile: ModelProfile) -> Correction | None:
     # Anthropic, a model without structured outputs (its refusal's exact wording is not on record:
-    # any 400 naming output_config.format, or structured outputs, as unsupported): answer through a
-    # tool instead (shim/providers/anthropic_format.py).
+    # any 400 naming output_config.format, the output format or structured outputs as unsupported,
+    # or a compatible endpoint's "output_config: Extra inputs are not permitted"): answer through
+    # a tool instead (shim/providers/anthropic_format.py). A correction that changes nothing in
+    # the request (no format asked for) is not applied (Router._correction).
     if profile.structured_outputs is False or not _NO_FORMAT.search(message):
         return None
     return Correction({"structured_outputs": False}, "structured outputs refused: the JSON answer comes through a tool")

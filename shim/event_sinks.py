@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from .sse import encode_event
 
-TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+TERMINAL_STATUS = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed"}
+TERMINAL_EVENTS = frozenset(TERMINAL_STATUS)
 
 
 class EventSink(Protocol):
@@ -124,8 +125,11 @@ class WholeAnswerSink:
     def response(self) -> dict[str, Any] | None:
         """The final response object (None: the answer never ended). Some servers end with an
         empty `output` (the items went by as events): the items seen stand in for it."""
-        response = self.final.get("response") if self.final is not None else None
-        if isinstance(response, dict) and not response.get("output") and self.items:
-            return {**response, "output": self.items}
+        if self.final is None:
+            return None
+        response = dict(self.final["response"])
+        response["status"] = TERMINAL_STATUS.get(str(self.final.get("type")), response.get("status"))  # the event says how it ended
+        if not response.get("output") and self.items:
+            response["output"] = self.items
         return response
 

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .event_sinks import TERMINAL_EVENTS, EventSink, SSESink
+from .event_sinks import TERMINAL_EVENTS, TERMINAL_STATUS, EventSink, SSESink
 from .response_object import request_echo
 from .tool_names import ToolNames
 
@@ -602,10 +602,11 @@ class ResponseStream:
                 data = _dumps(event)
         self.sink.relayed(event_type, data)
 
-    def fill_response(self, response: dict[str, Any]) -> bool:
-        """Complete an upstream's response object with the fields it left out, as ours would have
-        them (whether anything was added)."""
-        missing = {k: v for k, v in self._snapshot(str(response.get("status") or "in_progress")).items() if k not in response}
+    def fill_response(self, response: dict[str, Any], event_type: str = "") -> bool:
+        """Complete an upstream's response object (carried by `event_type`) with the fields it left
+        out, as ours would have them — a left-out status as the event says (whether anything was added)."""
+        status = response.get("status") or TERMINAL_STATUS.get(event_type, "in_progress")
+        missing = {k: v for k, v in self._snapshot(str(status)).items() if k not in response}
         if not missing:
             return False
         response.update(missing)
@@ -639,6 +640,8 @@ class ResponseStream:
         head = _dumps({"type": event_type, "sequence_number": fields["sequence_number"], "response": own})
         data = f"{head[:-2]},{self._echo_json}}}}}" if self._echo_json else head
         self.sink.write(event_type, data.encode("utf-8", "replace"), fields)
+        if self.finished:
+            self._echo_json = None  # the last response object is out
 
     def _claim_index(self) -> int:
         index = self._next_index

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import http
+from mitmproxy.proxy import layers
 from openai.types.responses import Response
 
 from shim.config import ModelRoute
@@ -21,7 +22,7 @@ from shim.tool_names import ToolNames
 from tests.addon_chain import ROUTES, addon_chain, responses_call, sse
 from tests.fakes.anthropic_upstream import Validator, models_by_id
 from tests.fakes.anthropic_upstream import event as anthropic_event
-from tests.responses_grammar import OPEN_RESPONSES_FIELDS, done_items, parse_checked
+from tests.responses_grammar import OPEN_RESPONSES_FIELDS, done_items, parse, parse_checked
 
 CHAT_USAGE = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "temp_c": {"type": "integer", "minimum": -90}},
@@ -126,7 +127,7 @@ CLAUDE = ModelRoute(model="byok-claude", provider="anthropic", base_url="http://
 
 def claude_request(profile: ModelProfile, **body: Any) -> dict[str, Any]:
     body = {"model": "byok-claude", "input": "weather?", "text": TEXT_FORMAT, **body}
-    fmt = requested(body, profile, set())
+    fmt = requested(body, profile, set)
     return anthropic.map_request(body, CLAUDE, ToolNames(), profile, fmt)
 
 
@@ -267,3 +268,105 @@ def test_our_schema_rule_is_the_anthropic_sdks() -> None:
     for schema in [*SCHEMAS, pydantic_schema]:
         assert for_anthropic(schema) == transform_schema(schema)
         assert schema_problem(for_anthropic(schema), "schema") is None
+
+
+# -- review fixes ----------------------------------------------------------------------------------
+
+
+def test_a_call_read_whole_is_not_watched_for_silence_but_a_streamed_one_is(tmp_path: Path) -> None:
+    """A non-streamed call's chunks are not seen: the idle cutter must not cut a long answer."""
+    with addon_chain(tmp_path) as chain:
+        whole = chain.request(responses_call({"model": "byok-chat", "input": "hi", "stream": False}))
+        streamed = chain.request(responses_call({"model": "byok-chat", "input": "hi"}))
+        for flow in (whole, streamed):
+            flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+            chain.run(layers.http.HttpResponseHeadersHook(flow))
+        assert chain.shim.exchanges.byok(whole).last_upstream_activity is None
+        assert chain.shim.exchanges.byok(streamed).last_upstream_activity is not None
+
+
+def claude_stream(*blocks: list[bytes], stop: str = "tool_use") -> bytes:
+    events = [anthropic_event("message_start", message={"id": "m", "type": "message", "role": "assistant", "content": [], "usage": {}})]
+    for index, block in enumerate(blocks):
+        events += [piece.replace(b'"index": -1', b'"index": %d' % index) for piece in block]
+    events += [anthropic_event("message_delta", delta={"stop_reason": stop}, usage={"output_tokens": 5}), anthropic_event("message_stop")]
+    return b"".join(events)
+
+
+def text_block(text: str) -> list[bytes]:
+    return [anthropic_event("content_block_start", index=-1, content_block={"type": "text", "text": ""}),
+            anthropic_event("content_block_delta", index=-1, delta={"type": "text_delta", "text": text}),
+            anthropic_event("content_block_stop", index=-1)]
+
+
+def tool_block(name: str, arguments: str) -> list[bytes]:
+    return [anthropic_event("content_block_start", index=-1, content_block={"type": "tool_use", "id": f"toolu_{name}", "name": name, "input": {}}),
+            anthropic_event("content_block_delta", index=-1, delta={"type": "input_json_delta", "partial_json": arguments}),
+            anthropic_event("content_block_stop", index=-1)]
+
+
+def answer_tool_translation(body: dict[str, Any], stream: bytes) -> list[dict[str, Any]]:
+    translator = anthropic.build(body, CLAUDE, "k", ModelProfile(structured_outputs=False)).new_translator()
+    return parse_checked(translator.feed(stream) + translator.feed(b""))
+
+
+def test_words_before_the_answer_tool_stay_out_of_the_json() -> None:
+    body = {"model": "byok-claude", "input": "weather?", "text": TEXT_FORMAT}
+    events = answer_tool_translation(body, claude_stream(text_block("Here it is."), tool_block("weather", '{"city": "Rome", "temp_c": 9}')))
+    items = done_items(events)
+    assert [i["type"] for i in items] == ["reasoning", "message"]
+    assert items[0]["summary"][0]["text"] == "Here it is." and json.loads(items[1]["content"][0]["text"]) == {"city": "Rome", "temp_c": 9}
+    # no answer through the tool: the words are the answer
+    worded = done_items(answer_tool_translation(body, claude_stream(text_block('{"city": "Oslo", "temp_c": 1}'), stop="end_turn")))
+    assert [i["type"] for i in worded] == ["message"] and json.loads(worded[0]["content"][0]["text"])["city"] == "Oslo"
+
+
+def test_the_answer_tool_never_takes_a_codex_tools_name() -> None:
+    body = {"model": "byok-claude", "input": "weather?", "text": TEXT_FORMAT,
+            "tools": [{"type": "function", "name": "weather", "parameters": {"type": "object", "properties": {}}}]}
+    request = anthropic.build(body, CLAUDE, "k", ModelProfile(structured_outputs=False)).body
+    assert [t["name"] for t in request["tools"]] == ["weather", "weather_answer"]
+    events = answer_tool_translation(body, claude_stream(tool_block("weather", "{}")))
+    assert [i["type"] for i in done_items(events)] == ["function_call"]  # Codex's own tool stays a call
+
+
+def test_schemas_claude_cannot_take_are_shaped_or_refused_plainly() -> None:
+    from shim.errors import RequestError
+    from shim.providers.anthropic_schema import for_anthropic
+    from tests.fakes.anthropic_upstream import schema_problem
+
+    optional = {"type": ["object", "null"], "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    shaped = for_anthropic(optional)
+    assert shaped["anyOf"][0]["additionalProperties"] is False and shaped["anyOf"][1] == {"type": "null"}
+    assert schema_problem(shaped, "schema") is None
+    for broken in ({"type": "object", "properties": None}, {"type": "object", "properties": {"x": True}}, {"description": "no type"}):
+        body = {"model": "byok-claude", "input": "x", "text": {"format": {"type": "json_schema", "name": "f", "schema": broken}}}
+        try:
+            requested(body, ModelProfile(structured_outputs=True), set)
+        except RequestError as exc:
+            assert exc.status == 400 and "text.format.schema" in str(exc)
+        else:
+            raise AssertionError(f"{broken} was not refused")
+
+
+def test_a_responses_upstreams_terminal_event_without_status_says_how_it_ended(tmp_path: Path) -> None:
+    routes = [{"model": "byok-resp", "provider": "responses", "base_url": "http://127.0.0.1:9/v1", "api_key": "k"}]
+    failed = sse({"type": "response.created", "response": {"id": "r1", "object": "response", "output": []}},
+                 {"type": "response.failed", "response": {"id": "r1", "object": "response", "output": [],
+                                                           "error": {"code": "server_error", "message": "boom"}}})
+    completed = sse({"type": "response.completed", "sequence_number": 0, "response": {"id": "r2", "object": "response", "output": []}})
+    with addon_chain(tmp_path, routes) as chain:
+        bad = chain.request(responses_call({"model": "byok-resp", "input": "hi", "stream": False}))
+        chain.answer(bad, sse_answer(failed))
+        good = chain.request(responses_call({"model": "byok-resp", "input": "hi"}))
+        chain.answer(good, sse_answer(completed))
+    assert bad.response is not None and bad.response.status_code == 500 and b"boom" in (bad.response.content or b"")
+    assert [e["response"]["status"] for e in parse(good.response.content or b"") if "response" in e] == ["completed"]
+
+
+def test_a_pdf_outside_a_user_message_is_a_note_on_chat() -> None:
+    route = ModelRoute(model="c", provider="generic-chat-completion-api", base_url="http://127.0.0.1:9/v1", pdf_input=True)
+    body = {"model": "c", "input": [{"type": "message", "role": "developer", "content": [
+        {"type": "input_text", "text": "rules"}, {"type": "input_file", "filename": "r.pdf", "file_data": PDF}]}, {"role": "user", "content": "go"}]}
+    request = chat.map_request(body, route, ToolNames())
+    assert "[file r.pdf omitted: this model does not read PDFs]" in json.dumps(request["messages"])

@@ -237,7 +237,10 @@ class Router:
         exchange.outlet.answered(resp.status_code)
         is_sse = "text/event-stream" in resp.headers.get("content-type", "")
         if not (200 <= resp.status_code < 300 and is_sse and "content-encoding" not in resp.headers) or not exchange.outlet.streams:
-            return  # read whole in `response`
+            # Read whole in `response`. Its chunks are not seen, so silence cannot be told from a long
+            # answer: the idle cutter leaves it to the caller's own timeout (the SDKs have one).
+            exchange.last_upstream_activity = None
+            return
         translator = exchange.new_translator()
         exchange.provider_answer = resp
         # Rewrite a copy, not the upstream's Response: mitmproxy's connection to the provider holds

@@ -54,7 +54,7 @@ log = logging.getLogger("codex_shim")
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
     names = ToolNames()
     profile = profile or default_profile(route).with_route_overrides(route)
-    fmt = anthropic_format.requested(body, profile, {str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)})
+    fmt = anthropic_format.requested(body, profile, lambda: {t["name"] for t in _map_tools(body.get("tools") or [], ToolNames())} | {"web_search"})
     request = map_request(body, route, names, profile, fmt)
     answer_tool = fmt.tool_name if fmt is not None else ""
     # route.auth_header: some Anthropic-compatible endpoints want a Bearer key instead of x-api-key
@@ -377,6 +377,8 @@ class AnthropicEventMapper:
     def __init__(self, writer: EventWriter, answer_tool: str = "") -> None:
         self.writer = writer
         self.answer_tool = answer_tool  # the tool a JSON answer comes through (anthropic_format): its input is text
+        self._held: list[str] | None = [] if answer_tool else None  # that form's plain text, until it is known to be the answer
+        self._answered = False
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
@@ -404,7 +406,7 @@ class AnthropicEventMapper:
         state = self._blocks[index] = _Block(kind)
         if kind == "text":
             state.cited_from = self.writer.text_offset()  # where its citations' span starts (once per block)
-            self.writer.text_delta(block.get("text") or "")
+            self._text(block.get("text") or "")
         elif kind == "thinking":
             self._thinking_text(state, block.get("thinking") or "")
             state.signature = block.get("signature") or ""
@@ -421,11 +423,14 @@ class AnthropicEventMapper:
             log.info(f"codex-shim: skipped an Anthropic {kind!r} content block (not a client tool call)")
         elif kind == "tool_use" and self.answer_tool and block.get("name") == self.answer_tool:
             state.kind = "answer"
+            self._release_held(as_message=False)  # words before the answer are not part of it
+            self._answered = True
             initial = block.get("input")
             if isinstance(initial, dict) and initial:
                 state.has_input = True
                 self.writer.text_delta(json.dumps(initial, ensure_ascii=False))
         elif kind == "tool_use":
+            self._release_held(as_message=True)
             self.writer.tool_call(("tool", index), call_id=block.get("id"), name=block.get("name"))
             initial = block.get("input")
             if isinstance(initial, dict) and initial:  # some gateways send the input whole
@@ -438,7 +443,7 @@ class AnthropicEventMapper:
         state = self._blocks.get(index)
         dtype = delta.get("type")
         if dtype == "text_delta":
-            self.writer.text_delta(delta.get("text") or "")
+            self._text(delta.get("text") or "")
         elif dtype == "thinking_delta" and state is not None:
             self._thinking_text(state, delta.get("thinking") or "")
         elif dtype == "signature_delta" and state is not None:
@@ -520,7 +525,27 @@ class AnthropicEventMapper:
             web_search_requests=self._usage.get("web_search_requests"),
         )
 
+    def _text(self, text: str) -> None:
+        if self._held is None:
+            self.writer.text_delta(text)
+        elif text:
+            self._held.append(text)
+
+    def _release_held(self, as_message: bool) -> None:
+        """Text written while a JSON answer was expected through its tool: the message itself when
+        no answer comes through the tool (the model answered in words, or called a Codex tool),
+        else reasoning beside the answer, which must stay pure JSON."""
+        if not self._held:
+            return
+        text, self._held = "".join(self._held), []
+        if as_message:
+            self.writer.text_delta(text)
+        else:
+            self.writer.reasoning_delta(text)
+            self.writer.reasoning_done()
+
     def _finish(self) -> None:
+        self._release_held(as_message=not self._answered)
         reason = self.stop_reason if isinstance(self.stop_reason, str) else ""  # a hostile one may be unhashable
         failure = _FAILED_STOPS.get(reason)
         if failure:

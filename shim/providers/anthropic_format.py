@@ -12,6 +12,7 @@ with thinking). That tool's input streams back as the answer's text, never as a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,19 +33,21 @@ class OutputFormat:
     """The answer tool's name (forced-tool form only)."""
 
 
-def requested(body: dict[str, Any], profile: ModelProfile, taken_names: set[str]) -> OutputFormat | None:
+def requested(body: dict[str, Any], profile: ModelProfile, taken_names: Callable[[], set[str]]) -> OutputFormat | None:
     """The request's json_schema format, in the form the model takes; None for plain text."""
     fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
         return None
     try:
         schema = for_anthropic(fmt["schema"])
-    except ValueError as exc:
-        raise RequestError(f"text.format.schema cannot be sent to Claude: {exc}") from exc
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # a schema that is not one
+        raise RequestError(f"text.format.schema cannot be sent to Claude: {exc!r}") from exc
     if profile.structured_outputs is not False:
         return OutputFormat(schema, native=True)
     name = _NOT_NAME.sub("_", str(fmt.get("name") or "answer"))[:56] or "answer"
-    name = f"{name}_answer" if name in taken_names else name
+    taken = taken_names()  # the tools' names as Anthropic gets them: the answer's must differ
+    while name in taken:
+        name = f"{name}_answer"[-64:]
     return OutputFormat(schema, native=False, tool_name=name)
 
 

@@ -31,6 +31,10 @@ def for_anthropic(schema: dict[str, Any]) -> dict[str, Any]:
             out["description"] = rest["description"]
         return out
     kind = rest.pop("type", None)
+    if isinstance(kind, list) and len(kind) > 1 and any(k in ("object", "array") for k in kind):
+        # ["object", "null"] (OpenAI's way to say optional): one typed node per type, so the object keeps its shape
+        shared: dict[str, Any] = {k: rest.pop(k) for k in ("description", "title") if k in rest}
+        return {"anyOf": [for_anthropic({**rest, "type": k}) if k in ("object", "array") else {"type": k} for k in kind], **shared}
     variants = {key: rest.pop(key, None) for key in ("anyOf", "oneOf", "allOf")}
     literal = _take_literals(rest, out)
     if isinstance(variants["anyOf"], list):

@@ -218,7 +218,8 @@ class _MessageMapper(InputWalker):
             self.messages.append({"role": "user", "content": f"<system>\n{text}\n</system>"})
 
     def _content(self, content: Any, role: str) -> Any:
-        parts = [_chat_part(part) for part in content_parts(content, self.images, pdfs=self.profile.pdf_input is True)]
+        pdfs = role == "user" and self.profile.pdf_input is True  # other roles' content is text: a PDF there is a note
+        parts = [_chat_part(part) for part in content_parts(content, self.images, pdfs=pdfs)]
         if role != "user" or all(p["type"] == "text" for p in parts):
             return "\n\n".join(p.get("text", "") for p in parts if p.get("text"))
         return parts

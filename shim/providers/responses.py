@@ -137,13 +137,14 @@ class ResponsesEventMapper:
             response["model"] = self.asked
             changed = True
         if isinstance(response, dict):
-            changed |= self.writer.stream.fill_response(response)  # what this server leaves out, as the request set it
+            changed |= self.writer.stream.fill_response(response, str(kind))  # what this server leaves out, as the request set it
         if name == "response.output_item.done" and isinstance(item, dict) and isinstance(parsed.get("output_index"), int):
             self._done[parsed["output_index"]] = item
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
             if not response.get("output") and self._done:  # some servers end with an empty output: the items went by
                 response["output"] = [self._done[index] for index in sorted(self._done)]
                 changed = True
+            self._done = {}  # the answer is over: nothing more to fill in
             changed |= _complete_usage(response)
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
             self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
