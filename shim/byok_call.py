@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mitmproxy import connection, http
+from mitmproxy.net.http import url
 
 from .config import ModelRoute
 from .exchange import METADATA_KEY, ByokExchange, open_exchange
@@ -62,21 +64,31 @@ def new_call_flow(template: http.Request, client_conn: connection.Client) -> htt
     return flow
 
 
+@lru_cache(maxsize=256)
+def _target(upstream_url: str) -> tuple[bytes, str, int, bytes, bytes]:
+    """Scheme, host, port and path of an upstream URL as a request holds them, and its authority
+    (host, and the port unless it is the scheme's), as mitmproxy's `Request.url` setter makes them."""
+    scheme, host, port, path = url.parse(upstream_url)
+    authority = url.hostport(scheme, host, port)  # bytes in, bytes out
+    return scheme, host.decode("idna"), port, path, authority
+
+
 def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     """Rewrite `flow`'s request into the provider's: nothing of Codex's (auth, cookies, ids) survives."""
     upstream = exchange.upstream
     # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
     # so any string (a lone surrogate too) makes valid JSON.
     content = json.dumps(upstream.body).encode()
-    # Rewrite a copy: mitmproxy's connection to Codex holds the original request and reads its
-    # headers (a `connection: close`) when the answer is done (the twin of the response copy).
-    req = flow.request = flow.request.copy()
-    req.method = "POST"
-    req.url = upstream.url
+    # A new request, not Codex's rewritten: mitmproxy's connection to Codex holds the original and
+    # reads its headers (a `connection: close`) when the answer is done (the twin of the Router's
+    # new response). Built whole, with the upstream URL parsed once per route (a turn's first delta waits on this).
+    codex = flow.request
+    scheme, host, port, path, authority = _target(upstream.url)
     fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
-    fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() != "host"]
-    req.headers = http.Headers(fields)
-    req.content = content
+    fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() not in ("host", "content-length")]
+    fields.append((b"content-length", b"%d" % len(content)))
+    flow.request = http.Request(host, port, b"POST", scheme, authority if codex.data.authority else b"", path, codex.data.http_version,
+                                http.Headers(fields), content, None, codex.timestamp_start, codex.timestamp_end)
     flow.metadata[METADATA_KEY] = exchange.facts()
     route = exchange.route
     flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"

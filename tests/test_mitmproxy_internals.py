@@ -115,3 +115,29 @@ def test_responses_can_be_made_streamed_and_copied() -> None:
     copy = response.copy()
     copy.stream = lambda chunk: [chunk]
     assert response.stream is not copy.stream, moved("Response.copy / Response.stream", "shim/addons/router.py")
+
+
+@pytest.mark.parametrize("upstream", ["https://api.anthropic.com/v1/messages", "http://127.0.0.1:8080/v1/chat/completions",
+                                      "https://openrouter.ai:443/api/v1/chat/completions", "https://h.example:8443/v1/x?q=1"])
+@pytest.mark.parametrize(("codex_url", "authority", "version"), [("https://api.openai.com/v1/responses", b"", b"HTTP/1.1"),
+                                                                 ("https://chatgpt.com/backend-api/codex/responses", b"chatgpt.com", b"HTTP/2.0")])
+def test_the_provider_request_is_what_mitmproxys_url_setter_would_make(upstream: str, codex_url: str, authority: bytes, version: bytes) -> None:
+    """shim/byok_call.py builds the provider's request whole (a copy and the `url` setter cost the first
+    delta): it must hold what a copy of Codex's request with its url set would."""
+    from shim.byok_call import send_upstream
+    from shim.config import ModelRoute
+    from shim.exchange import open_exchange
+
+    flow = tflow.tflow()
+    flow.request.url = codex_url
+    flow.request.data.authority, flow.request.data.http_version = authority, version
+    route = ModelRoute(model="m", provider="generic-chat-completion-api", base_url=upstream.rsplit("/", 1)[0], api_key="k")
+    exchange = open_exchange({"model": "m", "input": "hi"}, route)
+    exchange.upstream.url = upstream
+    expected = flow.request.copy()
+    send_upstream(flow, exchange)
+    expected.url, expected.method, expected.headers, expected.content = upstream, "POST", flow.request.headers.copy(), flow.request.content
+    fields = ("host", "port", "scheme", "authority", "path", "http_version", "method", "content", "timestamp_start", "timestamp_end")
+    assert {f: getattr(flow.request.data, f) for f in fields} == {f: getattr(expected.data, f) for f in fields}, moved(
+        "Request's fields or its url setter", "shim/byok_call.py")
+    assert flow.request.headers["content-length"] == str(len(flow.request.content or b""))

@@ -67,6 +67,20 @@ def turn_model(headers: http.Headers) -> str | None:
     return model if isinstance(model, str) else None
 
 
+def answer_to_codex(upstream: http.Response, headers: http.Headers) -> http.Response:
+    """A new response for Codex with the upstream's status and `headers`, streamed as HTTP/1.1 chunks.
+
+    New, not the upstream's Response rewritten: mitmproxy's connection to the provider holds that
+    same object and, when the body ends, reads its headers to decide whether to close
+    (Http1Connection.mark_done, mitmproxy/proxy/layers/http/_http1.py). Made to say "chunked", a
+    body that ended by the provider closing (`connection: close`, no length) would leave the
+    half-closed connection open for good, holding one of the five connections mitmproxy allows
+    per upstream address (proxy/server.py, max_conns): the sixth turn would hang. Built whole
+    rather than copied: a copy round-trips the whole object's state, on the way to the first delta."""
+    return http.Response(b"HTTP/1.1", upstream.status_code, upstream.data.reason, headers, None, None,
+                         upstream.timestamp_start, upstream.timestamp_end)
+
+
 class Listeners:
     """Does any loaded addon handle an event of ours? Asked on every turn; the addon chain is
     walked again only when the loaded addons changed (a script added, reloaded or removed
@@ -223,10 +237,8 @@ class Router:
         if isinstance(exchange, RelayedExchange):
             # The relay ends its answer by closing; Codex's connection stays open (a copy: see below).
             kept = [(k.encode(), v.encode()) for k, v in resp.headers.items() if k.lower() in RELAYED_HEADERS]
-            resp = flow.response = resp.copy()
-            resp.http_version = "HTTP/1.1"
-            resp.headers = http.Headers([*kept, (b"transfer-encoding", b"chunked")])
-            resp.stream = True
+            flow.response = answer_to_codex(resp, http.Headers([*kept, (b"transfer-encoding", b"chunked")]))
+            flow.response.stream = True
             return
         if isinstance(exchange, NativeExchange):
             resp.stream = True  # Codex reads SSE as it arrives
@@ -243,17 +255,9 @@ class Router:
             return
         translator = exchange.new_translator()
         exchange.provider_answer = resp
-        # Rewrite a copy, not the upstream's Response: mitmproxy's connection to the provider holds
-        # that same object and, when the body ends, reads its headers to decide whether to close
-        # (Http1Connection.mark_done, mitmproxy/proxy/layers/http/_http1.py). Made to say "chunked",
-        # a body that ended by the provider closing (`connection: close`, no length) would leave
-        # the half-closed connection open for good, holding one of the five connections mitmproxy
-        # allows per upstream address (proxy/server.py, max_conns): the sixth turn would hang.
-        resp = flow.response = resp.copy()
-        resp.http_version = "HTTP/1.1"
-        resp.headers = http.Headers(
+        resp = flow.response = answer_to_codex(resp, http.Headers(
             content_type="text/event-stream; charset=utf-8", cache_control="no-cache", transfer_encoding="chunked"
-        )
+        ))
         exchange.streamed = True
 
         raw, sent = exchange.raw, exchange.sent
