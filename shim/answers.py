@@ -59,12 +59,12 @@ def json_response(response: dict[str, Any] | None) -> http.Response:
     return http.Response.make(200, json.dumps(response).encode(), {"content-type": "application/json"})
 
 
-def compacted_response(items: list[Any], response: dict[str, Any] | None) -> http.Response:
+def compacted_response(response: dict[str, Any] | None) -> http.Response:
     """`POST …/responses/compact`'s answer: the compacted output with the answer's id, time and
     usage (the SDK's CompactedResponse), or the failure's error."""
     if response is None or response.get("status") != "completed":
         error = (response or {}).get("error") or {"code": "server_error", "message": "compaction failed"}
         return http.Response.make(502, json.dumps({"error": error}).encode(), {"content-type": "application/json"})
     answer = {"id": response.get("id"), "object": "response.compaction", "created_at": response.get("created_at"),
-              "output": items, "usage": response.get("usage")}
+              "output": response.get("output") or [], "usage": response.get("usage")}
     return http.Response.make(200, json.dumps(answer).encode(), {"content-type": "application/json"})

@@ -40,8 +40,8 @@ class Collecting:
     def write_framed(self, framed: bytes) -> None:
         self.inner.write_framed(framed)
 
-    def relayed(self, event_type: str, data: str) -> None:
-        self.inner.relayed(event_type, data)
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
+        self.inner.relayed(event_type, data, event)
 
     def drain(self) -> bytes:
         out = self.inner.drain()

@@ -7,7 +7,6 @@ it. An HTTP flow wants SSE bytes, a WebSocket turn one text frame per event, the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -29,7 +28,7 @@ class EventSink(Protocol):
 
     def write_framed(self, framed: bytes) -> None: ...
 
-    def relayed(self, event_type: str, data: str) -> None: ...
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None: ...
 
     def drain(self) -> bytes: ...
 
@@ -51,7 +50,7 @@ class SSESink:
     def write_framed(self, framed: bytes) -> None:
         self._out.append(framed)
 
-    def relayed(self, event_type: str, data: str) -> None:
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
         """An upstream's event text, which may span lines: encoded with one data: line each."""
         self._out.append(encode_event(event_type, data))
 
@@ -80,7 +79,7 @@ class FrameSink:
     def write_framed(self, framed: bytes) -> None:
         self._send(framed.decode("utf-8", "replace"))
 
-    def relayed(self, event_type: str, data: str) -> None:
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
         self._send(data)
 
     def drain(self) -> bytes:
@@ -88,48 +87,37 @@ class FrameSink:
 
 
 class WholeAnswerSink:
-    """Keeps what a JSON answer is made of: the finished output items and the terminal event
-    (response.completed, .incomplete or .failed), ours or an upstream's relayed one. Deltas are
-    not kept: the finished items carry their text."""
+    """Keeps what a JSON answer is made of: the terminal event (response.completed, .incomplete
+    or .failed), ours or an upstream's relayed one, whose response holds the whole output (a
+    relayed one's is filled in where the server left it empty: shim/providers/responses.py).
+    Nothing else is kept."""
 
-    __slots__ = ("items", "final")
+    __slots__ = ("final",)
 
     def __init__(self) -> None:
-        self.items: list[Any] = []
         self.final: dict[str, Any] | None = None
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
-        if event is None:
-            return
-        if event_type == "response.output_item.done" and isinstance(event.get("item"), dict):
-            self.items.append(event["item"])
-        elif event_type in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
+        if event is not None and event_type in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
             self.final = event
 
-    def relayed(self, event_type: str, data: str) -> None:
-        """An upstream's own event: its finished items and its terminal event are read."""
-        if event_type == "response.output_item.done" or event_type in TERMINAL_EVENTS:
-            event = json.loads(data)
-            if isinstance(event, dict):
-                self.write(event_type, b"", event)
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
+        self.write(event_type, b"", event)  # a terminal event always comes parsed
 
     def framing(self, event_type: str) -> tuple[bytes, bytes]:
         return b"", b""
 
     def write_framed(self, framed: bytes) -> None:
-        """Deltas: the answer is made of the finished items."""
+        """Deltas: the final response holds the finished items."""
 
     def drain(self) -> bytes:
         return b""
 
     def response(self) -> dict[str, Any] | None:
-        """The final response object (None: the answer never ended). Some servers end with an
-        empty `output` (the items went by as events): the items seen stand in for it."""
+        """The final response object, its status as the event says (None: the answer never ended)."""
         if self.final is None:
             return None
         response = dict(self.final["response"])
-        response["status"] = TERMINAL_STATUS.get(str(self.final.get("type")), response.get("status"))  # the event says how it ended
-        if not response.get("output") and self.items:
-            response["output"] = self.items
+        response["status"] = TERMINAL_STATUS.get(str(self.final.get("type")), response.get("status"))
         return response
 

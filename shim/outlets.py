@@ -123,7 +123,7 @@ class LegacyCompact(JsonAnswer):
     name = "compact"
 
     def deliver(self, flow: http.HTTPFlow, exchange: ByokExchange, events: bytes) -> None:
-        flow.response = compacted_response(self.events.items, self.events.response())
+        flow.response = compacted_response(self.events.response())
 
 
 class FrameTarget(Protocol):

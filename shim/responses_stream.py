@@ -307,8 +307,8 @@ class ResponseStream:
         if self.started:
             return
         self.started = True
-        self._emit_response("response.created", self._snapshot("in_progress"))
-        self._emit_response("response.in_progress", self._snapshot("in_progress"))
+        self._emit_response("response.created", self._own_fields("in_progress"))
+        self._emit_response("response.in_progress", self._own_fields("in_progress"))
 
     def reasoning_delta(self, text: str) -> None:
         if not text or self.finished:
@@ -552,11 +552,11 @@ class ResponseStream:
         self._tools.clear()
         self.finished = True
         if incomplete_reason:
-            snapshot = self._snapshot("incomplete", usage=True)
+            snapshot = self._own_fields("incomplete", usage=True)
             snapshot["incomplete_details"] = {"reason": incomplete_reason}
             self._emit_response("response.incomplete", snapshot)
         else:
-            self._emit_response("response.completed", self._snapshot("completed", usage=True))
+            self._emit_response("response.completed", self._own_fields("completed", usage=True))
 
     def fail(self, code: str, message: str) -> None:
         """End with response.failed; Codex retries unless `code` says retrying cannot help."""
@@ -564,7 +564,7 @@ class ResponseStream:
             return
         self.start()
         self.finished = True
-        snapshot = self._snapshot("failed", usage=True)
+        snapshot = self._own_fields("failed", usage=True)
         snapshot["error"] = {"code": code, "message": message}
         self._emit_response("response.failed", snapshot)
 
@@ -600,13 +600,13 @@ class ResponseStream:
             if self.anonymous and isinstance(response, dict) and response.get("id"):
                 response["id"] = ""
                 data = _dumps(event)
-        self.sink.relayed(event_type, data)
+        self.sink.relayed(event_type, data, event)
 
     def fill_response(self, response: dict[str, Any], event_type: str = "") -> bool:
         """Complete an upstream's response object (carried by `event_type`) with the fields it left
         out, as ours would have them — a left-out status as the event says (whether anything was added)."""
         status = response.get("status") or TERMINAL_STATUS.get(event_type, "in_progress")
-        missing = {k: v for k, v in self._snapshot(str(status)).items() if k not in response}
+        missing = {k: v for k, v in {**self._own_fields(str(status)), **self._echo}.items() if k not in response}
         if not missing:
             return False
         response.update(missing)
@@ -629,16 +629,16 @@ class ResponseStream:
         self._seq += 1
         self.sink.write(event_type, _dumps(fields).encode("utf-8", "replace"), fields)
 
-    def _emit_response(self, event_type: str, snapshot: dict[str, Any]) -> None:
-        """An event carrying the whole response object. The request's echoed settings (Codex's
-        tools alone are ~20 KB of JSON) are rendered once per answer and spliced into each."""
+    def _emit_response(self, event_type: str, own: dict[str, Any]) -> None:
+        """An event carrying the whole response object: this answer's `own` fields and the request's
+        echoed settings, which (Codex's tools alone are ~20 KB of JSON) are rendered once per answer
+        and spliced into each."""
         if self._echo_json is None:
             self._echo_json = _dumps(self._echo)[1:-1]
-        fields = {"type": event_type, "sequence_number": self._seq, "response": snapshot}
-        self._seq += 1
-        own = {k: v for k, v in snapshot.items() if k not in self._echo}
-        head = _dumps({"type": event_type, "sequence_number": fields["sequence_number"], "response": own})
+        head = _dumps({"type": event_type, "sequence_number": self._seq, "response": own})
         data = f"{head[:-2]},{self._echo_json}}}}}" if self._echo_json else head
+        fields = {"type": event_type, "sequence_number": self._seq, "response": {**own, **self._echo}}
+        self._seq += 1
         self.sink.write(event_type, data.encode("utf-8", "replace"), fields)
         if self.finished:
             self._echo_json = None  # the last response object is out
@@ -648,8 +648,8 @@ class ResponseStream:
         self._next_index += 1
         return index
 
-    def _snapshot(self, status: str, usage: bool = False) -> dict[str, Any]:
-        """The whole response object as it stands: what the API puts in every event that carries one."""
+    def _own_fields(self, status: str, usage: bool = False) -> dict[str, Any]:
+        """The response object as it stands, but for the request's echoed settings (`_echo`)."""
         return {
             "id": self.response_id,
             "object": "response",
@@ -660,7 +660,6 @@ class ResponseStream:
             "output": self._output if status != "in_progress" else [],
             "error": None,
             "incomplete_details": None,
-            **self._echo,
             "parallel_tool_calls": self._parallel,
             "usage": self.usage.as_json() if usage else None,
         }

@@ -74,14 +74,14 @@ def test_the_legacy_compact_answer_is_the_sdks_compacted_response() -> None:
     stream.set_usage(input_tokens=120, output_tokens=30)
     stream.add_item(item)
     stream.complete()
-    answer = compacted_response(completed.items, completed.response())
+    answer = compacted_response(completed.response())
     parsed = CompactedResponse.model_validate_json(answer.content or b"")
     assert answer.status_code == 200 and parsed.object == "response.compaction"
     assert parsed.id == stream.response_id and parsed.usage.total_tokens == 150
     assert [i.model_dump(exclude_none=True) for i in parsed.output] == [item] and item["id"].startswith("cmp_")
     failed = WholeAnswerSink()
     ResponseStream("byok", sink=failed).fail("x", "boom")
-    answer = compacted_response(failed.items, failed.response())
+    answer = compacted_response(failed.response())
     assert answer.status_code == 502 and b"boom" in (answer.content or b"")
 
 

@@ -64,8 +64,8 @@ class RelaySink(SSESink):
         super().write(event_type, data, event)
         self.drain()
 
-    def relayed(self, event_type: str, data: str) -> None:
-        super().relayed(event_type, data)
+    def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
+        super().relayed(event_type, data, event)
         self.drain()
 
     def write_framed(self, framed: bytes) -> None:

@@ -32,7 +32,7 @@ from mitmproxy.addons.clientplayback import ReplayHandler
 from .. import native_history
 from ..byok_call import new_call_flow, start_byok_call
 from ..config import ModelRoute
-from ..errors import RequestError, ShimError, previous_response_not_found
+from ..errors import RequestError, ShimError, needs_stored_state
 from ..event_sinks import FrameSink
 from ..exchange import METADATA_KEY
 from ..outlets import SocketFrames
@@ -178,8 +178,8 @@ class WebSocketTurns:
             stream.start()
             stream.complete()
             return
-        if previous := data.get("previous_response_id"):
-            turn.error_frame(previous_response_not_found(str(previous)))
+        if refusal := needs_stored_state(data):  # the same refusals as over HTTP
+            turn.error_frame(refusal)
             return
         body = {k: v for k, v in data.items() if k not in ("type", "previous_response_id", "generate")}
         body["stream"] = True

@@ -377,8 +377,10 @@ class AnthropicEventMapper:
     def __init__(self, writer: EventWriter, answer_tool: str = "") -> None:
         self.writer = writer
         self.answer_tool = answer_tool  # the tool a JSON answer comes through (anthropic_format): its input is text
-        self._held: list[str] | None = [] if answer_tool else None  # that form's plain text, until it is known to be the answer
+        self._held: list[str] = []  # that form's plain text, until it is known whether it is the answer
         self._answered = False
+        # Text deltas go straight to the writer (the hot path), or are held in the answer-tool form.
+        self._text: Callable[[str], None] = self._hold if answer_tool else writer.text_delta
         self.stop_reason: str | None = None
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, int] = {}
@@ -525,10 +527,8 @@ class AnthropicEventMapper:
             web_search_requests=self._usage.get("web_search_requests"),
         )
 
-    def _text(self, text: str) -> None:
-        if self._held is None:
-            self.writer.text_delta(text)
-        elif text:
+    def _hold(self, text: str) -> None:
+        if text:
             self._held.append(text)
 
     def _release_held(self, as_message: bool) -> None:
