@@ -2,7 +2,8 @@
 
 Only assembles the addons; everything lives in the `shim` package next to this folder. Order
 matters where two addons see the same flow: the Redactor reads the exchange the Router closes,
-so it comes first.
+so it comes first. mitmproxy sees them as one addon (shim/addons/bundle.py), which calls each
+hook on them in this order.
 """
 
 import sys
@@ -14,6 +15,7 @@ if _ROOT not in sys.path:
 
 from shim.addons.banner import Banner
 from shim.addons.both_sides import BothSides
+from shim.addons.bundle import Bundle
 from shim.addons.catalog import Catalog
 from shim.addons.content_views import ContentViews
 from shim.addons.fallbacks import Fallbacks
@@ -33,7 +35,7 @@ shim = Shim()
 sides = BothSides()
 fallbacks = Fallbacks(shim, sides)
 profiles = ModelProfiles(shim)
-addons = [
+addons = [Bundle([
     profiles,  # before RoutesFile: its option is parsed before the first routes arrive
     RoutesFile(shim, profiles),
     DesktopPicker(shim),  # before Scope: it says which extra host Scope lets through
@@ -49,4 +51,4 @@ addons = [
     sides,
     ContentViews(),
     Banner(shim),  # last: prints the start-up banner once every other addon is up
-]
+])]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from mitmproxy import connection, http
 from mitmproxy.net.http import url
 
+from . import messages
 from .config import ModelRoute
 from .exchange import METADATA_KEY, ByokExchange, open_exchange
 from .outlets import Outlet
@@ -87,8 +88,8 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
     fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() not in ("host", "content-length")]
     fields.append((b"content-length", b"%d" % len(content)))
-    flow.request = http.Request(host, port, b"POST", scheme, authority if codex.data.authority else b"", path, codex.data.http_version,
-                                http.Headers(fields), content, None, codex.timestamp_start, codex.timestamp_end)
+    flow.request = messages.request(host, port, b"POST", scheme, authority if codex.data.authority else b"", path, codex.data.http_version,
+                                    http.Headers(fields), content, codex.timestamp_start, codex.timestamp_end)
     flow.metadata[METADATA_KEY] = exchange.facts()
     route = exchange.route
     flow.comment = f"codex-shim: {route.model} -> {route.provider} {route.upstream_name}"

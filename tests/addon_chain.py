@@ -33,8 +33,8 @@ CODEX_TOKEN = "Bearer chatgpt-access-token"
 class Chain:
     def __init__(self, tctx: taddons.context, addons: list[Any]) -> None:
         self.tctx = tctx
-        self.addons = addons
-        self.shim: Shim = next(a.shim for a in addons if isinstance(getattr(a, "shim", None), Shim))
+        self.addons = [part for addon in addons for part in getattr(addon, "parts", [addon])]  # ours, unbundled
+        self.shim: Shim = next(a.shim for a in self.addons if isinstance(getattr(a, "shim", None), Shim))
 
     def run(self, hook: hooks.Hook) -> None:
         self.tctx.master.event_loop.run_until_complete(self.tctx.master.addons.trigger_event(hook))
@@ -79,7 +79,7 @@ def addon_chain(
 
 
 def entry_addons() -> list[Any]:
-    """A fresh `addons` list from the entry script, as `mitmdump -s` loads it."""
+    """A fresh `addons` list from the entry script, as `mitmdump -s` loads it (one Bundle)."""
     return list(runpy.run_path(str(ROOT / "addons" / "codex_shim.py"))["addons"])
 
 

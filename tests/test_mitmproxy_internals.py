@@ -141,3 +141,23 @@ def test_the_provider_request_is_what_mitmproxys_url_setter_would_make(upstream:
     assert {f: getattr(flow.request.data, f) for f in fields} == {f: getattr(expected.data, f) for f in fields}, moved(
         "Request's fields or its url setter", "shim/byok_call.py")
     assert flow.request.headers["content-length"] == str(len(flow.request.content or b""))
+
+
+def test_messages_built_without_the_debug_check_are_what_the_constructors_make() -> None:
+    """shim/messages.py skips MessageData's __debug__ type check: the objects must be the same, field for field."""
+    from dataclasses import fields
+
+    from shim import messages
+
+    headers = http.Headers([(b"host", b"h.example"), (b"content-length", b"2")])
+    ours = messages.request("h.example", 8443, b"POST", b"https", b"h.example:8443", b"/v1/x", b"HTTP/1.1", headers, b"{}", 1.5, 2.5)
+    theirs = http.Request("h.example", 8443, b"POST", b"https", b"h.example:8443", b"/v1/x", b"HTTP/1.1", headers, b"{}", None, 1.5, 2.5)
+    answer = messages.response(b"HTTP/1.1", 201, b"Created", headers, None, 3.0, None)
+    made = http.Response(b"HTTP/1.1", 201, b"Created", headers, None, None, 3.0, None)
+    for built, constructed in ((ours, theirs), (answer, made)):
+        assert type(built) is type(constructed) and type(built.data) is type(constructed.data)
+        names = [f.name for f in fields(constructed.data)]
+        assert vars(built.data) == vars(constructed.data) and list(vars(built.data)) == names, moved(
+            f"{type(constructed.data).__name__}'s fields", "shim/messages.py")
+        assert vars(built) == vars(constructed), moved(f"what {type(constructed).__name__}.__init__ sets", "shim/messages.py")
+        assert built.get_state() == constructed.get_state() and built.stream is False

@@ -235,7 +235,7 @@ def test_reloading_a_script_keeps_one_view(tmp_path: Path) -> None:
 
 
 def test_the_entry_script_adds_the_view_once() -> None:
-    assert sum(isinstance(addon, ContentViews) for addon in entry_addons()) == 1
+    assert sum(isinstance(part, ContentViews) for addon in entry_addons() for part in addon.parts) == 1
 
 
 def test_a_stale_instance_does_not_remove_a_newer_registration() -> None:

@@ -92,9 +92,11 @@ class Catalog:
         return self.shim.routes
 
     def _is_catalog(self, req: http.Request) -> bool:
+        if req.method != "GET" or not is_catalog_path(req.path):  # the cheap tests first: every Responses call is asked
+            return False
         host = req.pretty_host.lower()
         hosts = CATALOG_HOSTS | self.shim.hosts
-        return req.method == "GET" and (host in hosts or f"{host}:{req.port}" in hosts) and is_catalog_path(req.path)
+        return host in hosts or f"{host}:{req.port}" in hosts
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Runs before map_remote's `request` hook: the host is still the one Codex asked for.

@@ -62,10 +62,14 @@ class DesktopPicker:
         req = flow.request
         if req.method != "POST":
             return
+        path = req.path  # looked at before the host: every Responses call comes by here, none of them for us
+        initialize, bootstrap = is_initialize_path(path), is_bootstrap_path(path)
+        if not (initialize or bootstrap):
+            return
         host = req.pretty_host.lower()
-        if host in INITIALIZE_HOSTS and is_initialize_path(req.path):
+        if initialize and host in INITIALIZE_HOSTS:
             self._calls[flow.id] = "initialize"
-        elif (host in BOOTSTRAP_HOSTS or host in self.shim.hosts) and is_bootstrap_path(req.path):
+        elif bootstrap and (host in BOOTSTRAP_HOSTS or host in self.shim.hosts):
             self._calls[flow.id] = "bootstrap"
 
     def error(self, flow: http.HTTPFlow) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import traverse
 
-from .. import native_history
+from .. import messages, native_history
 from ..answers import error_response, failed_stream
 from ..byok_call import new_call_flow, start_byok_call
 from ..config import RouteTable
@@ -77,8 +77,8 @@ def answer_to_codex(upstream: http.Response, headers: http.Headers) -> http.Resp
     half-closed connection open for good, holding one of the five connections mitmproxy allows
     per upstream address (proxy/server.py, max_conns): the sixth turn would hang. Built whole
     rather than copied: a copy round-trips the whole object's state, on the way to the first delta."""
-    return http.Response(b"HTTP/1.1", upstream.status_code, upstream.data.reason, headers, None, None,
-                         upstream.timestamp_start, upstream.timestamp_end)
+    return messages.response(b"HTTP/1.1", upstream.status_code, upstream.data.reason, headers, None,
+                             upstream.timestamp_start, upstream.timestamp_end)
 
 
 class Listeners:
