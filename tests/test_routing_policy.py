@@ -227,3 +227,25 @@ def test_a_policy_addon_loaded_after_turns_began_is_asked_from_the_next_turn_on(
     assert before.request.url == "http://127.0.0.1:9/v1/messages"  # no policy yet: the slug's own route
     assert after.request.url == "http://127.0.0.1:8/v1/chat/completions"  # the policy rerouted it
     assert again.request.url == "http://127.0.0.1:9/v1/messages"  # and once removed, no longer asked
+
+
+def test_a_policy_that_raises_is_logged_and_the_next_policy_and_the_turn_go_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            raise RuntimeError("policy bug")
+
+        def codex_shim_outcome(self, flow: http.HTTPFlow, outcome: dict[str, Any]) -> None:
+            raise RuntimeError("outcome bug")
+
+    class Reroute:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            turn.use = "cheap"
+
+    with caplog.at_level(logging.ERROR), addon_chain(tmp_path, routes=[MAIN, CHEAP], before=[Broken(), Reroute()]) as chain:
+        flow = chain.request(responses_call({"model": "main", "input": [USER]}))
+        chain.answer(flow, http.Response.make(200, chat_sse([chunk({"content": "ok"}), chunk(finish="stop"), chunk(usage=USAGE)]),
+                                              {"content-type": "text/event-stream"}))
+        spend = next(a for a in chain.addons if isinstance(a, Spend))
+    assert flow.metadata[METADATA_KEY]["route"] == "cheap"  # the second policy ran after the first raised
+    assert spend.totals["cheap"].turns == 1  # and our own listener got the outcome after the broken one
+    assert "codex_shim_turn failed" in caplog.text and "policy bug" in caplog.text and "outcome bug" in caplog.text
