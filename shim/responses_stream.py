@@ -274,6 +274,7 @@ class ResponseStream:
         self.anonymous = anonymous
         self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
         self._echo_json: str | None = None  # the same, rendered once (see _emit_response)
+        self._echo_added_to: dict[str, Any] | None = None  # the relayed response object fill_response gave all of it (see render)
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -606,11 +607,33 @@ class ResponseStream:
         """Complete an upstream's response object (carried by `event_type`) with the fields it left
         out, as ours would have them — a left-out status as the event says (whether anything was added)."""
         status = response.get("status") or TERMINAL_STATUS.get(event_type, "in_progress")
-        missing = {k: v for k, v in {**self._own_fields(str(status)), **self._echo}.items() if k not in response}
-        if not missing:
+        missing = {k: v for k, v in self._own_fields(str(status)).items() if k not in response}
+        echo = self._echo
+        left_out = [k for k in echo if k not in response]
+        if not missing and not left_out:
             return False
         response.update(missing)
+        if len(left_out) == len(echo):
+            response.update(echo)
+            self._echo_added_to = response  # all of it: render() splices its one rendering
+        else:
+            response.update({k: echo[k] for k in left_out})
         return True
+
+    def render(self, event: dict[str, Any]) -> str:
+        """A relayed event carrying a response object, as JSON. Where fill_response added all of the
+        request's echoed settings to that object, their one rendering is spliced in rather than
+        rendered again for each event (Codex's tools alone are ~20 KB of JSON)."""
+        response = self._echo_added_to
+        if response is None or event.get("response") is not response or not self._echo:
+            return json.dumps(event)
+        assert isinstance(response, dict)  # (mypy narrows `response` to the other side of `is`)
+        echo = self._echo
+        own = {k: v for k, v in response.items() if k not in echo}
+        if not own:
+            return json.dumps(event)
+        head = _dumps({**{k: v for k, v in event.items() if k != "response"}, "response": own})
+        return f"{head[:-2]},{self._echo_rendered()}}}}}"
 
     def drain(self) -> bytes:
         """The SSE bytes written since the last drain (nothing for the other sinks)."""
@@ -633,15 +656,20 @@ class ResponseStream:
         """An event carrying the whole response object: this answer's `own` fields and the request's
         echoed settings, which (Codex's tools alone are ~20 KB of JSON) are rendered once per answer
         and spliced into each."""
-        if self._echo_json is None:
-            self._echo_json = _dumps(self._echo)[1:-1]
+        echo = self._echo_rendered()
         head = _dumps({"type": event_type, "sequence_number": self._seq, "response": own})
-        data = f"{head[:-2]},{self._echo_json}}}}}" if self._echo_json else head
+        data = f"{head[:-2]},{echo}}}}}" if echo else head
         fields = {"type": event_type, "sequence_number": self._seq, "response": {**own, **self._echo}}
         self._seq += 1
         self.sink.write(event_type, data.encode("utf-8", "replace"), fields)
         if self.finished:
             self._echo_json = None  # the last response object is out
+
+    def _echo_rendered(self) -> str:
+        """The request's echoed settings as the inside of a JSON object, rendered once per answer."""
+        if self._echo_json is None:
+            self._echo_json = _dumps(self._echo)[1:-1]
+        return self._echo_json
 
     def _claim_index(self) -> int:
         index = self._next_index

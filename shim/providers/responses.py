@@ -149,7 +149,7 @@ class ResponsesEventMapper:
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
             self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
                                   cache_write_tokens=usage.cache_write_tokens, reasoning_tokens=usage.reasoning_tokens)
-        self.writer.relay(name, json.dumps(parsed) if changed else data, parsed, sequence)
+        self.writer.relay(name, self.writer.stream.render(parsed) if changed else data, parsed, sequence)
 
     def close(self) -> None:
         """The upstream ended; without a terminal event of its own the answer is cut."""

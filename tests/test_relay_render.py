@@ -1,0 +1,35 @@
+"""A relayed response object gets the request's echoed settings spliced in from one rendering
+(shim/responses_stream.py, render): the JSON must be the event, field for field, however the
+server's object and the echo overlap."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from shim.response_object import request_echo
+from shim.responses_stream import ResponseStream
+
+TOOLS = [{"type": "function", "name": f"tool_{i}", "description": "é" * 50, "parameters": {"type": "object", "properties": {}}}
+         for i in range(40)]  # Codex-sized, and not ASCII
+REQUEST = {"model": "slug", "instructions": "Be brief. ✓", "tools": TOOLS, "tool_choice": "auto", "store": False, "stream": True}
+
+
+@pytest.mark.parametrize("server_fields", [
+    {},  # a server that sends only the basics: the whole echo is added and spliced
+    {"tools": [], "instructions": None},  # a server that sends some of it: the rest is added, the JSON rendered whole
+    {k: v for k, v in request_echo(REQUEST).items()},  # a server that sends all of it: nothing added
+])
+def test_a_filled_relayed_response_renders_as_the_event_it_is(server_fields: dict[str, Any]) -> None:
+    stream = ResponseStream("slug", echo=request_echo(REQUEST))
+    for kind in ("response.created", "response.in_progress", "response.completed"):
+        event = {"type": kind, "sequence_number": 3,
+                 "response": {"id": "resp_1", "object": "response", "created_at": 1, "model": "slug", "output": [], **server_fields}}
+        stream.fill_response(event["response"], kind)
+        rendered = stream.render(event)
+        assert json.loads(rendered) == event
+        assert set(event["response"]) >= set(request_echo(REQUEST))
+    echo_text = json.dumps(request_echo(REQUEST)["tools"], ensure_ascii=False, separators=(",", ":"))
+    assert (echo_text in rendered) == (server_fields == {})  # spliced only where the whole echo was ours
