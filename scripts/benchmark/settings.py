@@ -20,7 +20,7 @@ class Settings:
 
 
 QUICK = Settings(deltas=1000, rate=4000, reps=1, ttfd_reps=7, streams=50, stream_deltas=300, stream_rate=200, long_factor=10, time_limit=90)
-FULL = Settings(deltas=5000, rate=2500, reps=2, ttfd_reps=40, streams=50, stream_deltas=1000, stream_rate=250, long_factor=10, time_limit=240)
+FULL = Settings(deltas=5000, rate=2500, reps=2, ttfd_reps=100, streams=50, stream_deltas=1000, stream_rate=250, long_factor=10, time_limit=240)
 
 
 class Budget:
