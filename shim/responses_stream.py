@@ -27,6 +27,7 @@ from .response_object import request_echo
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_ascii_dumps = json.JSONEncoder(separators=(",", ":")).encode
 _quote = json.encoder.encode_basestring  # the C encoder: same escaping as _dumps for one string
 _TEXT_TAIL = b',"logprobs":[],"sequence_number":'
 _PLAIN_TAIL = b',"sequence_number":'
@@ -275,6 +276,7 @@ class ResponseStream:
         self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
         self._echo_json: str | None = None  # the same, rendered once (see _emit_response)
         self._echo_added_to: dict[str, Any] | None = None  # the relayed response object fill_response gave all of it (see render)
+        self._echo_ascii: str | None = None  # the echo rendered for relayed events (see render)
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -632,8 +634,11 @@ class ResponseStream:
         own = {k: v for k, v in response.items() if k not in echo}
         if not own:
             return json.dumps(event)
-        head = _dumps({**{k: v for k, v in event.items() if k != "response"}, "response": own})
-        return f"{head[:-2]},{self._echo_rendered()}}}}}"
+        # ASCII-escaped, as json.dumps: a lone surrogate a server sent must reach Codex as it came.
+        head = _ascii_dumps({**{k: v for k, v in event.items() if k != "response"}, "response": own})
+        if self._echo_ascii is None:
+            self._echo_ascii = _ascii_dumps(echo)[1:-1]
+        return f"{head[:-2]},{self._echo_ascii}}}}}"
 
     def drain(self) -> bytes:
         """The SSE bytes written since the last drain (nothing for the other sinks)."""

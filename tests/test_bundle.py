@@ -82,3 +82,23 @@ def _request_hook() -> hooks.Hook:
     from mitmproxy.test import tflow
 
     return HttpRequestHook(tflow.tflow())
+
+
+def test_a_plain_hook_that_returns_something_is_an_error_not_dropped() -> None:
+    class ReturnsAwaitable:
+        def request(self, flow: Any) -> Any:
+            return asyncio.sleep(0)
+
+    bundle = Bundle([ReturnsAwaitable(), Recorder("x", [])])
+    with pytest.raises(TypeError, match="returned a value"):
+        bundle.request(None)
+
+
+def test_two_methods_under_one_command_path_are_refused() -> None:
+    class Other:
+        @command.command("test.bundle.hello")
+        def greet(self) -> str:
+            return "hi"
+
+    with pytest.raises(ValueError, match="test.bundle.hello"):
+        Bundle([AsyncRecorder("a", []), Other()])

@@ -31,5 +31,14 @@ def test_a_filled_relayed_response_renders_as_the_event_it_is(server_fields: dic
         rendered = stream.render(event)
         assert json.loads(rendered) == event
         assert set(event["response"]) >= set(request_echo(REQUEST))
-    echo_text = json.dumps(request_echo(REQUEST)["tools"], ensure_ascii=False, separators=(",", ":"))
+    echo_text = json.dumps(request_echo(REQUEST)["tools"], separators=(",", ":"))  # the splice; json.dumps would use ", "
     assert (echo_text in rendered) == (server_fields == {})  # spliced only where the whole echo was ours
+
+
+def test_a_lone_surrogate_a_server_sent_is_relayed_as_it_came() -> None:
+    stream = ResponseStream("slug", echo=request_echo(REQUEST))
+    event = {"type": "response.completed", "response": {"id": "r", "output": [{"type": "message", "content": [{"text": "\ud83d"}]}]}}
+    stream.fill_response(event["response"], "response.completed")
+    rendered = stream.render(event)
+    assert "\\ud83d" in rendered and json.loads(rendered) == event
+    assert rendered.encode("utf-8", "replace").decode() == rendered  # nothing for the encoder to replace

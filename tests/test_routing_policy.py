@@ -249,3 +249,47 @@ def test_a_policy_that_raises_is_logged_and_the_next_policy_and_the_turn_go_on(t
     assert flow.metadata[METADATA_KEY]["route"] == "cheap"  # the second policy ran after the first raised
     assert spend.totals["cheap"].turns == 1  # and our own listener got the outcome after the broken one
     assert "codex_shim_turn failed" in caplog.text and "policy bug" in caplog.text and "outcome bug" in caplog.text
+
+
+def test_a_policy_may_halt_the_rest_and_an_async_one_is_refused_with_a_logged_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from mitmproxy.exceptions import AddonHalt
+
+    class AsyncPolicy:
+        async def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            turn.use = "main"
+
+    class Halt:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            raise AddonHalt()
+
+    class Reroute:
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            turn.use = "cheap"
+
+    with caplog.at_level(logging.ERROR), addon_chain(tmp_path, routes=[MAIN, CHEAP], before=[AsyncPolicy(), Halt(), Reroute()]) as chain:
+        flow = chain.request(responses_call({"model": "main", "input": [USER]}))
+    assert flow.metadata[METADATA_KEY]["route"] == "main"  # the async one did nothing, Halt stopped Reroute (as mitmproxy's trigger does)
+    assert "is async" in caplog.text
+
+
+def test_policies_reordered_by_the_scripts_option_are_asked_in_the_new_order(tmp_path: Path) -> None:
+    """mitmproxy reorders its script loader's list when `scripts` changes order, registering nothing anew."""
+    from mitmproxy.addons import script
+
+    order: list[str] = []
+
+    class Policy:
+        def __init__(self, name: str) -> None:
+            self.label = name
+
+        def codex_shim_turn(self, flow: http.HTTPFlow, turn: Turn) -> None:
+            order.append(self.label)
+
+    loader = script.ScriptLoader()
+    with addon_chain(tmp_path, routes=[MAIN, CHEAP], before=[loader]) as chain:
+        first, second = Policy("a"), Policy("b")
+        loader.addons = [first, second]
+        chain.request(responses_call({"model": "main", "input": [USER]}))
+        loader.addons = [second, first]
+        chain.request(responses_call({"model": "main", "input": [USER]}))
+    assert order == ["a", "b", "b", "a"]

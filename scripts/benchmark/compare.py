@@ -6,8 +6,8 @@ between the two (which goes first alternates too), so load from elsewhere on the
 both columns alike. The crowd (N simultaneous streams, each checked whole) runs first on each
 process, right after warm-up, so each one's peak resident set is the crowd's.
 
-The timed figures are taken in two rounds, the two mitmdumps started afresh for each, in one
-order and then the other, and pooled: the mitmdump started first came out 2-5 % slower to the
+Every figure is taken in two rounds, the two mitmdumps started afresh for each, in one order and
+then the other, and pooled (peak RSS: the crowd runs first in each round): the mitmdump started first came out 2-5 % slower to the
 first delta than its twin, whichever addon it ran (measured here, also with both pinned to one
 CPU), which is as large as the differences the comparison is for.
 """
@@ -72,15 +72,15 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str) -> Comp
                 sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ == 0)
                 for side in sides:
                     scenarios.warm_up(side.client, side.shim, plain)
-                if round_ == 0:
-                    _crowd(result, sides, plain, settings)
-                    budget.check()
+                _crowd(samples, sides, plain, settings)  # first: each fresh process's peak is the crowd's
+                budget.check()
                 for side in sides:
                     side.meter = CpuMeter(side.shim.pid, 1.0)
+                plain_meter = CpuMeter(plain.pid, 1.0)
                 _first_delta(samples, sides, plain, settings)
                 budget.check()
                 for pacing, rate in (("paced", settings.rate), ("burst", 0)):
-                    _long_streams(samples, sides, plain, settings, pacing, rate)
+                    _long_streams(samples, sides, plain, plain_meter, settings, pacing, rate)
                     budget.check()
         samples.report(result, ours_name, commit)
     return result
@@ -132,21 +132,23 @@ def _alternating(sides: tuple[Side, Side], turn: int) -> tuple[Side, Side]:
     return sides if turn % 2 == 0 else (sides[1], sides[0])
 
 
-def _crowd(result: Comparison, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
+def _crowd(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
+    """N simultaneous streams on each side, each checked whole, then its peak resident set (one
+    reading per round: the median of two is their mean); plain mitmdump relaying a native stream beside."""
     count, n, rate = settings.streams, settings.stream_deltas, settings.stream_rate
-    peaks: dict[str, float] = {}
+    figure = f"peak RSS, {count} concurrent streams (all whole)"
     for side in sides:
         run = scenarios.crowd(lambda i, side=side: side.client.proxied(SHAPES[i % len(SHAPES)], n, rate), count, n, side.shim.pid)
         if run.failures:
             raise RuntimeError(f"{side.name}: {len(run.failures)}/{count} concurrent streams not whole; first: {run.failures[0]}")
-        peaks[side.name] = run.peak_rss_kb / 1024
-        print(f"{side.name}: {count}/{count} concurrent streams whole, slowest {run.slowest:.2f} s", flush=True)
+        samples.add(figure, side.name, run.peak_rss_kb / 1024, "MiB")
+        print(f"{side.name}: {count}/{count} concurrent streams whole, slowest {run.slowest:.2f} s, peak RSS {run.peak_rss_kb / 1024:.1f} MiB",
+              flush=True)
     client = sides[0].client
     native = scenarios.crowd(lambda i: client.via(plain, NATIVE_MODEL, n, rate), count, n, plain.pid)
     if native.failures:
         raise RuntimeError(f"plain mitmdump: concurrent streams not whole; first: {native.failures[0]}")
-    result.add(f"peak RSS, {count} concurrent streams (all whole)", peaks[sides[0].name], peaks[sides[1].name], "MiB",
-               native.peak_rss_kb / 1024)
+    samples.add_plain(figure, native.peak_rss_kb / 1024)
 
 
 def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
@@ -167,13 +169,13 @@ def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdum
             samples.add_plain("first-delta overhead, responses", (p.ttfd - d.ttfd) * 1e3)
 
 
-def _long_streams(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings, pacing: str, rate: int) -> None:
+def _long_streams(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, plain_meter: CpuMeter, settings: Settings,
+                  pacing: str, rate: int) -> None:
     """mitmdump CPU and the addon's stream-hook CPU per 1,000 deltas, per shape, over `reps`
     streams each, the two sides alternating (a burst of load from elsewhere lands on one stream,
     not on a whole column)."""
     n, reps = settings.deltas, settings.reps
     client = sides[0].client
-    plain_meter = CpuMeter(plain.pid, 0.2)
     for _ in range(reps):
         used, _ = plain_meter.measure(lambda: _whole(client.via(plain, NATIVE_MODEL, n, rate), n, "plain"))
         for shape in SHAPES:

@@ -41,10 +41,13 @@ class Bundle:
             handlers = [getattr(part, event) for part in self.parts if callable(getattr(part, event, None))]
             if handlers:
                 setattr(self, event, handlers[0] if len(handlers) == 1 else in_order(handlers))
+        paths: set[str] = set()
         for part in self.parts:
             for attribute, command in commands_of(part):
-                if hasattr(self, attribute):
-                    raise ValueError(f"two codex-shim addons offer {attribute!r}: {type(part).__name__} and another")
+                path = command.command_name  # type: ignore[attr-defined]
+                if hasattr(self, attribute) or path in paths:
+                    raise ValueError(f"two codex-shim addons offer {attribute!r} / {path!r}: {type(part).__name__} and another")
+                paths.add(path)
                 setattr(self, attribute, command)
 
     def __repr__(self) -> str:
@@ -66,7 +69,8 @@ def in_order(handlers: list[Hook]) -> Hook:
 
     def each(*args: Any) -> None:
         for handler in handlers:
-            handler(*args)
+            if handler(*args) is not None:  # an awaitable mitmproxy would have awaited: say so, never drop it
+                raise TypeError(f"{handler!r} returned a value; codex-shim's hooks are plain or `async def`")
 
     return each
 

@@ -10,6 +10,7 @@ or compaction items after BYOK turns is re-sent without them (native_history).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import traverse
+from mitmproxy.exceptions import AddonHalt
 
 from .. import messages, native_history
 from ..answers import error_response, failed_stream
@@ -86,21 +88,24 @@ class Listeners:
     """The loaded addons' handlers of an event of ours (shim/policy.py), in mitmproxy's order.
     Called directly, not through AddonManager.trigger: that walks every loaded addon (some forty,
     ~0.13 ms a turn) to reach the one or two that handle it. Asked on every turn; the addon chain
-    is walked again only when the loaded addons changed (a script added, reloaded or removed
-    registers or drops addons in AddonManager.lookup)."""
+    is walked again only when the loaded addons or the scripts' order changed (a script added,
+    reloaded or removed registers or drops addons in AddonManager.lookup; a new `scripts` order
+    only reorders the script loader's list)."""
 
     def __init__(self) -> None:
-        self._loaded: tuple[Any, ...] = ()
+        self._loaded: tuple[int, ...] = ()
         self._handlers: dict[str, tuple[Callable[..., Any], ...]] = {}
 
     def __call__(self, event: str) -> tuple[Callable[..., Any], ...]:
-        loaded = tuple(ctx.master.addons.lookup.values())
-        if loaded != self._loaded:  # compared by identity first: cheap when nothing changed
+        addons = ctx.master.addons
+        scripts = addons.get("scriptloader")
+        loaded = (*map(id, addons.lookup.values()), *map(id, getattr(scripts, "addons", ())))
+        if loaded != self._loaded:
             self._loaded, self._handlers = loaded, {}
         handlers = self._handlers.get(event)
         if handlers is None:
             handlers = self._handlers[event] = tuple(
-                getattr(addon, event) for addon in traverse(ctx.master.addons.chain) if callable(getattr(addon, event, None)))
+                getattr(addon, event) for addon in traverse(addons.chain) if callable(getattr(addon, event, None)))
         return handlers
 
 
@@ -109,12 +114,20 @@ listeners = Listeners()
 
 def tell(handlers: tuple[Callable[..., Any], ...], event: str, *args: Any) -> None:
     """Each handler gets the event as mitmproxy's trigger would hand it: one that raises is logged
-    and the others still run."""
+    and the others still run, one that raises AddonHalt stops the rest, and an async one is refused
+    with a logged error (our events are delivered synchronously, as the README says)."""
     for handler in handlers:
         try:
-            handler(*args)
+            result = handler(*args)
+        except AddonHalt:
+            return
         except Exception:
             log.exception(f"codex-shim: an addon's {event} failed")
+            continue
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            log.error(f"codex-shim: {handler!r} is async; {event} handlers must be plain functions (ignored)")
 
 
 def outcome(flow: http.HTTPFlow, facts: dict[str, Any]) -> None:
