@@ -69,7 +69,10 @@ def in_order(handlers: list[Hook]) -> Hook:
 
     def each(*args: Any) -> None:
         for handler in handlers:
-            if handler(*args) is not None:  # an awaitable mitmproxy would have awaited: say so, never drop it
+            result = handler(*args)
+            if result is not None:  # an awaitable mitmproxy would have awaited: say so, never drop it silently
+                if inspect.iscoroutine(result):
+                    result.close()
                 raise TypeError(f"{handler!r} returned a value; codex-shim's hooks are plain or `async def`")
 
     return each
