@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -274,9 +275,8 @@ class ResponseStream:
     ) -> None:
         self.anonymous = anonymous
         self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
-        self._echo_json: str | None = None  # the same, rendered once (see _emit_response)
+        self._echo_texts: dict[Callable[[Any], str], str] = {}  # the same, rendered once per encoder (see _with_echo)
         self._echo_added_to: dict[str, Any] | None = None  # the relayed response object fill_response gave all of it (see render)
-        self._echo_ascii: str | None = None  # the echo rendered for relayed events (see render)
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -599,6 +599,7 @@ class ResponseStream:
             kind = event.get("type")
             if isinstance(kind, str) and kind in TERMINAL_EVENTS:
                 self.finished = True
+                self._echo_texts.clear()  # the last response object is rendered
             response = event.get("response")
             if self.anonymous and isinstance(response, dict) and response.get("id"):
                 response["id"] = ""
@@ -624,21 +625,14 @@ class ResponseStream:
 
     def render(self, event: dict[str, Any]) -> str:
         """A relayed event carrying a response object, as JSON. Where fill_response added all of the
-        request's echoed settings to that object, their one rendering is spliced in rather than
-        rendered again for each event (Codex's tools alone are ~20 KB of JSON)."""
+        request's echoed settings to that object, they are spliced in as our own events' are
+        (_with_echo), ASCII-escaped as json.dumps would: a lone surrogate a server sent reaches Codex as it came."""
         response = self._echo_added_to
-        if response is None or event.get("response") is not response or not self._echo:
+        if response is None or event.get("response") is not response:
             return json.dumps(event)
         assert isinstance(response, dict)  # (mypy narrows `response` to the other side of `is`)
-        echo = self._echo
-        own = {k: v for k, v in response.items() if k not in echo}
-        if not own:
-            return json.dumps(event)
-        # ASCII-escaped, as json.dumps: a lone surrogate a server sent must reach Codex as it came.
-        head = _ascii_dumps({**{k: v for k, v in event.items() if k != "response"}, "response": own})
-        if self._echo_ascii is None:
-            self._echo_ascii = _ascii_dumps(echo)[1:-1]
-        return f"{head[:-2]},{self._echo_ascii}}}}}"
+        own = {k: v for k, v in response.items() if k not in self._echo}
+        return self._with_echo({k: v for k, v in event.items() if k != "response"}, own, _ascii_dumps)
 
     def drain(self) -> bytes:
         """The SSE bytes written since the last drain (nothing for the other sinks)."""
@@ -658,23 +652,25 @@ class ResponseStream:
         self.sink.write(event_type, _dumps(fields).encode("utf-8", "replace"), fields)
 
     def _emit_response(self, event_type: str, own: dict[str, Any]) -> None:
-        """An event carrying the whole response object: this answer's `own` fields and the request's
-        echoed settings, which (Codex's tools alone are ~20 KB of JSON) are rendered once per answer
-        and spliced into each."""
-        echo = self._echo_rendered()
-        head = _dumps({"type": event_type, "sequence_number": self._seq, "response": own})
-        data = f"{head[:-2]},{echo}}}}}" if echo else head
-        fields = {"type": event_type, "sequence_number": self._seq, "response": {**own, **self._echo}}
+        """An event carrying the whole response object: this answer's `own` fields and the request's echoed settings."""
+        fields = {"type": event_type, "sequence_number": self._seq}
+        data = self._with_echo(fields, own, _dumps)
         self._seq += 1
-        self.sink.write(event_type, data.encode("utf-8", "replace"), fields)
+        self.sink.write(event_type, data.encode("utf-8", "replace"), {**fields, "response": {**own, **self._echo}})
         if self.finished:
-            self._echo_json = None  # the last response object is out
+            self._echo_texts.clear()  # the last response object is out
 
-    def _echo_rendered(self) -> str:
-        """The request's echoed settings as the inside of a JSON object, rendered once per answer."""
-        if self._echo_json is None:
-            self._echo_json = _dumps(self._echo)[1:-1]
-        return self._echo_json
+    def _with_echo(self, fields: dict[str, Any], own: dict[str, Any], dumps: Callable[[Any], str]) -> str:
+        """An event (`fields`, then its response object: `own` and the request's echoed settings) as
+        `dumps` renders it, the echo rendered once per answer (Codex's tools alone are ~20 KB of
+        JSON) and spliced into each response object."""
+        if not own or not self._echo:
+            return dumps({**fields, "response": {**own, **self._echo}})
+        echo = self._echo_texts.get(dumps)
+        if echo is None:
+            echo = self._echo_texts[dumps] = dumps(self._echo)[1:-1]
+        head = dumps({**fields, "response": own})
+        return f"{head[:-2]},{echo}}}}}"
 
     def _claim_index(self) -> int:
         index = self._next_index
