@@ -121,6 +121,18 @@ def test_enormous_line_is_kept_whole():
     assert decode(split(big, list(range(0, len(big), 65_536)))) == [("", "y" * 3_000_000)]
 
 
+def test_long_event_is_dispatched_wherever_its_blank_line_is_split():
+    """Past a few KB pending, a chunk's search for the blank line skips what was searched before:
+    a blank line split at any byte (LF, CRLF or CR line ends) still ends the event at once, not
+    only at close (here a comment follows, as a CR at a chunk's end may be half a CRLF)."""
+    for eol in (b"\n", b"\r\n", b"\r"):
+        raw = b"event: e" + eol + b"data: " + b"z" * 10_000 + eol + eol + b"data: next" + eol + eol
+        for cut in range(len(raw) - 20 - 4 * len(eol), len(raw)):
+            decoder = SSEDecoder()
+            events = [event for piece in (raw[:6_000], raw[6_000:cut], raw[cut:], b":\n") for event in decoder.feed(piece)]
+            assert events == [("e", "z" * 10_000), ("", "next")], (eol, cut)
+
+
 def test_cr_only_stream_split_between_cr_and_next_line():
     raw = b"data: a\rdata: b\r\rdata: c\r\r"
     for cut in range(len(raw) + 1):

@@ -32,8 +32,6 @@ _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary"})
 # Codex goes by the data's `type` there, and ignores an "error" event).
 _ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL_EVENTS
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
-_SEQUENCE_KEY = '"sequence_number":'
-_SEQUENCE_VALUE = re.compile(r"\s*(\d{1,18})(?!\d)")
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
@@ -158,16 +156,12 @@ class ResponsesEventMapper:
 
 def largest_sequence(data: str) -> int | None:
     """The largest `sequence_number` in an event's text, unparsed (our events are numbered after
-    it). Per relayed event, so the usual case — the key once — is one find and an anchored match;
-    the whole-text search runs only when the key repeats."""
-    at = data.find(_SEQUENCE_KEY)
-    if at < 0:
+    it). Per relayed event: one regex search over the text measured cheaper than a find and an
+    anchored match (fewer Python-level calls)."""
+    found = _SEQUENCE.findall(data)
+    if not found:
         return None
-    after = at + len(_SEQUENCE_KEY)
-    if data.find(_SEQUENCE_KEY, after) >= 0:
-        return max((int(number) for number in _SEQUENCE.findall(data)), default=None)
-    value = _SEQUENCE_VALUE.match(data, after)
-    return int(value.group(1)) if value else None
+    return int(found[0]) if len(found) == 1 else max(map(int, found))
 
 
 def _complete_usage(response: dict[str, Any]) -> bool:
