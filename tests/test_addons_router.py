@@ -3,7 +3,11 @@ gets back, and what stays on the flow (mitmproxy's own test context, no sockets)
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mitmproxy import flow as mflow
@@ -35,6 +39,17 @@ def test_a_byok_slug_becomes_the_providers_request_without_codexs_credentials(tm
         assert flow.metadata[METADATA_KEY]["route"] == "byok-chat"
         assert flow.metadata[METADATA_KEY]["provider"] == "generic-chat-completion-api"
         assert isinstance(chain.shim.exchanges.get(flow), ByokExchange)
+
+
+def test_a_codex_connection_that_closes_after_the_turn_closes_the_providers_too(tmp_path: Path) -> None:
+    """Nothing else of Codex's headers goes upstream; `connection: close` does (a one-shot client's)."""
+    with addon_chain(tmp_path) as chain:
+        kept_alive = chain.request(responses_call({"model": "byok-chat", "input": "hi"}))
+        closing = responses_call({"model": "byok-chat", "input": "hi"})
+        closing.request.headers["connection"] = "close"
+        chain.request(closing)
+        assert "connection" not in kept_alive.request.headers
+        assert closing.request.headers["connection"] == "close" and closing.request.host == "127.0.0.1"
 
 
 def test_a_native_model_passes_byte_for_byte_and_streams(tmp_path: Path) -> None:
@@ -99,6 +114,38 @@ def test_the_providers_stream_reaches_codex_as_responses_events_with_usage_on_th
         facts = flow.metadata[METADATA_KEY]
         assert facts["streamed"] and facts["usage"]["total_tokens"] == events[-1]["response"]["usage"]["total_tokens"]
         assert "duration_s" in facts and "time_to_first_byte_s" in facts
+
+
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_a_finished_turn_lets_go_of_its_exchange_while_the_flow_lives_on(tmp_path: Path) -> None:
+    """mitmproxy frees a flow in a garbage collection (its objects reference each other): the
+    turn's exchange, with Codex's parsed request and the translator, must not wait for that, on
+    the answer's end nor on a connection lost mid-stream."""
+    upstream = chat_sse([chunk({"content": "Hel"}), chunk(finish="stop"), chunk(usage=USAGE)])
+    with addon_chain(tmp_path) as chain, no_garbage_collection():
+        flow = chain.request(responses_call({"model": "byok-chat", "input": [USER]}))
+        exchange = weakref.ref(chain.shim.exchanges.byok(flow) or ByokExchange)
+        chain.answer(flow, http.Response.make(200, upstream, {"content-type": "text/event-stream"}))
+        assert flow.response is not None and flow.response.stream is True and flow.metadata[METADATA_KEY]["streamed"]
+        assert exchange() is None
+
+        cut = chain.request(responses_call({"model": "byok-chat", "input": [USER]}))
+        exchange = weakref.ref(chain.shim.exchanges.byok(cut) or ByokExchange)
+        cut.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+        chain.run(layers.http.HttpResponseHeadersHook(cut))
+        assert cut.response is not None and callable(cut.response.stream)
+        cut.response.stream(upstream[:40])
+        cut.error = mflow.Error("connection reset")
+        chain.run(layers.http.HttpErrorHook(cut))
+        assert exchange() is None
 
 
 def test_keys_are_redacted_once_the_provider_answers(tmp_path: Path) -> None:

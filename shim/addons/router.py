@@ -84,6 +84,16 @@ def answer_to_codex(upstream: http.Response, headers: http.Headers) -> http.Resp
                              upstream.timestamp_start, upstream.timestamp_end)
 
 
+def release_stream(flow: http.HTTPFlow) -> None:
+    """The turn is over: let go of its stream function, which holds the whole turn (exchange,
+    Codex's parsed request, translator). mitmproxy's flow objects reference each other, so a flow
+    is freed by the garbage collector, not when its connection ends; whatever it still holds goes
+    with it, in the collections that a later turn's first delta may wait on. Let go of here, the
+    turn is freed at once (`True`: the flow was streamed, as mitmproxy sees it)."""
+    if flow.response is not None and callable(flow.response.stream):
+        flow.response.stream = True
+
+
 class Listeners:
     """The loaded addons' handlers of an event of ours (shim/policy.py), in mitmproxy's order.
     Called directly, not through AddonManager.trigger: that walks every loaded addon (some forty,
@@ -335,6 +345,7 @@ class Router:
                 outcome(flow, flow.metadata[METADATA_KEY])
             if self.sides is not None:
                 self.sides.closed(flow, exchange, provider_answer)
+            release_stream(flow)
 
     def _correction(self, exchange: ByokExchange, resp: http.Response) -> Correction | None:
         """A 400 about a setting codex-shim chose, whose correction changes the request: else None."""
@@ -429,3 +440,4 @@ class Router:
         if self.sides is not None:
             self.sides.closed(flow, exchange, exchange.provider_answer)
         exchange.outlet.broken(flow, exchange, reason)
+        release_stream(flow)
