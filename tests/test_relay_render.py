@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from shim.event_sinks import FrameSink
+from shim.providers.responses import ResponsesEventMapper
 from shim.response_object import request_echo
 from shim.responses_stream import ResponseStream
 
@@ -42,3 +44,21 @@ def test_a_lone_surrogate_a_server_sent_is_relayed_as_it_came() -> None:
     rendered = stream.render(event)
     assert "\\ud83d" in rendered and json.loads(rendered) == event
     assert rendered.encode("utf-8", "replace").decode() == rendered  # nothing for the encoder to replace
+
+
+def test_an_anonymous_relay_renders_each_response_object_once_with_an_empty_id() -> None:
+    """A socket turn's answer (anonymous: Codex must resend the whole context) from a Responses
+    upstream: the id is emptied before the one rendering, not by rendering the event again — the
+    splice's ASCII escapes of the echo show it went through the splice, and nothing else."""
+    frames: list[str] = []
+    stream = ResponseStream("slug", sink=FrameSink(frames.append), anonymous=True, echo=request_echo(REQUEST))
+    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
+    base = {"id": "resp_1", "object": "response", "created_at": 1, "model": "upstream-model", "output": []}
+    for seq, kind in enumerate(("response.created", "response.in_progress", "response.completed")):
+        status = "completed" if kind == "response.completed" else "in_progress"
+        mapper.on_event(kind, json.dumps({"type": kind, "sequence_number": seq, "response": {**base, "status": status}}))
+    assert len(frames) == 3
+    for frame in frames:
+        response = json.loads(frame)["response"]
+        assert response["id"] == "" and response["model"] == "slug" and response["tools"] == TOOLS
+        assert "\\u00e9" in frame and "é" not in frame
