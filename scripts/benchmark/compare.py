@@ -21,7 +21,7 @@ from pathlib import Path
 from . import scenarios
 from .answers import SHAPES
 from .client import Client, Fetch
-from .measure import CpuMeter, median
+from .measure import CpuMeter, median, ratio_interval
 from .proxies import NATIVE_MODEL, PlainMitmdump, ShimMitmdump
 from .settings import Budget, Settings
 from .upstream import FakeUpstream
@@ -45,6 +45,7 @@ class Row:
     base: float
     plain: float | None  # plain mitmdump relaying a native stream, where that compares
     unit: str
+    interval: tuple[float, float] | None = None  # the ratio's 95 % bootstrap interval (measure.ratio_interval)
 
 
 @dataclass
@@ -53,8 +54,9 @@ class Comparison:
     base: str
     rows: list[Row] = field(default_factory=list)
 
-    def add(self, name: str, ours: float, base: float, unit: str, plain: float | None = None) -> None:
-        self.rows.append(Row(name, ours, base, plain, unit))
+    def add(self, name: str, ours: float, base: float, unit: str, plain: float | None = None,
+            interval: tuple[float, float] | None = None) -> None:
+        self.rows.append(Row(name, ours, base, plain, unit, interval))
         print(f"{name}: {self.ours} {ours:.2f} {unit}, {self.base} {base:.2f} {unit}"
               + (f", plain mitmdump {plain:.2f} {unit}" if plain is not None else ""), flush=True)
 
@@ -120,8 +122,8 @@ class Samples:
     def report(self, result: Comparison, ours: str, base: str) -> None:
         for figure, unit in self.units.items():
             plain = self.plain.get(figure)
-            result.add(figure, median(self.readings[(figure, ours)]), median(self.readings[(figure, base)]), unit,
-                       median(plain) if plain else None)
+            mine, theirs = self.readings[(figure, ours)], self.readings[(figure, base)]
+            result.add(figure, median(mine), median(theirs), unit, median(plain) if plain else None, ratio_interval(mine, theirs))
 
 
 def _side(name: str, shim: ShimMitmdump, upstream: FakeUpstream) -> Side:
@@ -202,9 +204,12 @@ def print_comparison(result: Comparison) -> None:
     width = max(len(r.name) for r in result.rows)
     ours, base = result.ours[:16], result.base[:16]
     print()
-    print(f"{'figure':<{width}}  {ours:>16}  {base:>16}  {'ratio':>6}  {'plain mitmdump':>14}")
+    print(f"{'figure':<{width}}  {ours:>16}  {base:>16}  {'ratio':>6}  {'95 % interval':>13}  {'plain mitmdump':>14}")
     for r in result.rows:
         ratio = f"{r.ours / r.base:.2f}" if r.base > 0 else "-"
+        interval = f"{r.interval[0]:.2f}-{r.interval[1]:.2f}" if r.interval else "-"
         plain = f"{r.plain:.2f} {r.unit}" if r.plain is not None else "-"
-        print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {plain:>14}")
+        print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {interval:>13}  {plain:>14}")
+    print("(95 % interval: of the ratio of medians, bootstrapped from this run's readings; a ratio whose interval")
+    print(" holds 1.00 is not a difference this run can tell from noise)")
 
