@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from shim.config import ModelRoute
 from shim.event_sinks import FrameSink
+from shim.providers import responses as responses_provider
 from shim.providers.responses import ResponsesEventMapper
 from shim.response_object import request_echo
 from shim.responses_stream import ResponseStream
@@ -62,3 +64,16 @@ def test_an_anonymous_relay_renders_each_response_object_once_with_an_empty_id()
         response = json.loads(frame)["response"]
         assert response["id"] == "" and response["model"] == "slug" and response["tools"] == TOOLS
         assert "\\u00e9" in frame and "é" not in frame
+
+
+def test_a_relayed_object_without_parallel_tool_calls_gets_the_requests() -> None:
+    """A Responses server that leaves `parallel_tool_calls` out: filled as the request set it, not true."""
+    route = ModelRoute(model="slug", provider="responses", base_url="http://127.0.0.1:9/v1")
+    for asked in (False, True):
+        upstream = responses_provider.build({**REQUEST, "input": "hi", "parallel_tool_calls": asked}, route, None)
+        translator = upstream.new_translator()
+        created = {"type": "response.created", "sequence_number": 0,
+                   "response": {"id": "r", "object": "response", "created_at": 1, "model": "slug", "status": "in_progress", "output": []}}
+        out = translator.feed(b"event: response.created\ndata: " + json.dumps(created).encode() + b"\n\n")
+        (data,) = [line[6:] for line in out.decode().split("\n") if line.startswith("data: ")]
+        assert json.loads(data)["response"]["parallel_tool_calls"] is asked

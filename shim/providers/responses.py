@@ -41,6 +41,7 @@ def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile:
         model=body.get("model") or route.model,  # the slug Codex asked for, as on every route (README)
         new_mapper=lambda writer: ResponsesEventMapper(writer, route.model, body.get("model") or route.model),
         answer_events=answer_events,
+        parallel_tool_calls=bool(body.get("parallel_tool_calls", True)),  # what a server's object leaves out is filled from it
     )
     return UpstreamRequest(url=f"{route.url_base}/responses", headers=upstream_headers(route, api_key), body=request, reader=reader)
 
