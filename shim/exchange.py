@@ -191,7 +191,8 @@ def open_exchange(
         )
     compacting = compaction.is_compaction_request(body)
     profile = profile or provider.default_profile(route).with_route_overrides(route)
-    upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile).with_reader(echo=request_echo(body))
+    upstream = provider.build(compaction.prepare_request(body, compacting), route, key, profile)
+    upstream.echo = request_echo(body)
     if compacting:
         upstream = compaction.wrap(upstream)
     return ByokExchange(route, upstream, profile=profile, body=body, compacting=compacting, outlet=outlet or HttpStream())

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 BACKGROUND_HEADERS = ("x-openai-subagent", "x-codex-parent-thread-id", "x-codex-guardian", "x-openai-memgen-request")
+_BACKGROUND_RAW = frozenset(name.encode() for name in BACKGROUND_HEADERS)
 COMPACTION_KINDS = frozenset({"compaction", "auto_compact_fallback"})
 _DATA_URL = re.compile(r"data:image/[^\"]{200,}")
 IMAGE_BYTES = 7373  # Codex's own estimate counts an inline image as this many bytes
@@ -45,10 +46,18 @@ def turn_kinds(body: Mapping[str, Any], headers: Mapping[str, str], legacy_compa
         kinds.add("compaction")
     if source == "thread_title":
         kinds.add("title")
-    lowered = {name.lower() for name in headers}
-    if kinds or source not in (None, "user") or request_kind not in (None, "turn") or any(h in lowered for h in BACKGROUND_HEADERS):
+    if kinds or source not in (None, "user") or request_kind not in (None, "turn") or _sent_by_codex_itself(headers):
         kinds.add("background")
     return frozenset(kinds)
+
+
+def _sent_by_codex_itself(headers: Mapping[str, str]) -> bool:
+    """Whether a sub-agent, guardian or memory header is there. mitmproxy's Headers are read as
+    their raw pairs: iterating them decodes and folds every name (a third of this per turn)."""
+    fields = getattr(headers, "fields", None)
+    if isinstance(fields, tuple):
+        return any(name.lower() in _BACKGROUND_RAW for name, _ in fields)
+    return any(name.lower() in BACKGROUND_HEADERS for name in headers)
 
 
 def estimate_input_tokens(body: Mapping[str, Any]) -> int:

@@ -84,6 +84,9 @@ def test_compaction_title_and_background_turns_are_told_apart() -> None:
     assert turn_kinds(title_request("main"), {}) == {"title", "background"}
     assert turn_kinds({"input": [USER]}, {"x-openai-subagent": "review"}) == {"background"}
     assert turn_kinds({"input": [USER]}, {"x-codex-turn-metadata": json.dumps({"request_kind": "memory"})}) == {"background"}
+    # as the Router asks: mitmproxy's headers, names in any case
+    assert turn_kinds({"input": [USER]}, http.Headers([(b"X-Codex-Guardian", b"1"), (b"accept", b"*/*")])) == {"background"}
+    assert turn_kinds({"input": [USER]}, http.Headers([(b"x-codex-turn-metadata", b'{"thread_source":"user"}')])) == frozenset()
 
 
 # -- rules -----------------------------------------------------------------------------------------

@@ -67,8 +67,6 @@ class AnswerReader:
     tool_names: ToolNames = field(default_factory=ToolNames)
     parallel_tool_calls: bool = True
     wrap_writer: Callable[[ResponseStream], EventWriter] = _same_writer
-    echo: dict[str, Any] | None = None
-    """The request's settings every response object repeats (shim/response_object.py; None: the API's defaults)."""
 
 
 @dataclass(slots=True)
@@ -79,11 +77,13 @@ class UpstreamRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     reader: AnswerReader
+    echo: dict[str, Any] | None = None
+    """The request's settings every response object repeats (shim/response_object.py; None: the API's defaults)."""
 
     def new_translator(self, sink: EventSink | None = None, anonymous: bool = False) -> StreamTranslator:
         """A fresh translator for one answer, writing into `sink` (SSE bytes by default)."""
         reader = self.reader
-        writer = reader.wrap_writer(ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous, reader.echo))
+        writer = reader.wrap_writer(ResponseStream(reader.model, reader.tool_names, reader.parallel_tool_calls, sink, anonymous, self.echo))
         return StreamTranslator(reader.new_mapper(writer), writer, reader.answer_events)
 
     def with_reader(self, **changes: Any) -> UpstreamRequest:
