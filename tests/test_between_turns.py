@@ -71,4 +71,8 @@ def test_nothing_is_collected_below_half_nor_with_the_collector_off() -> None:
         held = [[] for _ in range(THRESHOLD // 2 + 500)]
         end_flows(BetweenTurns(), 3, collected)
         assert collected == [] and not gc.isenabled()
+        gc.enable()
+        gc.set_threshold(0)  # the other way to turn automatic collection off
+        end_flows(BetweenTurns(), 3, collected)
+        assert collected == []
         del held

@@ -121,16 +121,23 @@ def test_enormous_line_is_kept_whole():
     assert decode(split(big, list(range(0, len(big), 65_536)))) == [("", "y" * 3_000_000)]
 
 
-def test_long_event_is_dispatched_wherever_its_blank_line_is_split():
+def test_long_event_is_dispatched_wherever_its_blank_line_is_split() -> None:
     """Past a few KB pending, a chunk's search for the blank line skips what was searched before:
-    a blank line split at any byte (LF, CRLF or CR line ends) still ends the event at once, not
-    only at close (here a comment follows, as a CR at a chunk's end may be half a CRLF)."""
+    a blank line split at any byte (LF, CRLF or CR line ends) still ends the event with the chunk
+    that completes it — one chunk later only where that chunk ends in a CR, which may be half a
+    CRLF (hence the comment line last)."""
     for eol in (b"\n", b"\r\n", b"\r"):
-        raw = b"event: e" + eol + b"data: " + b"z" * 10_000 + eol + eol + b"data: next" + eol + eol
+        first = b"event: e" + eol + b"data: " + b"z" * 10_000 + eol + eol
+        raw = first + b"data: next" + eol + eol
         for cut in range(len(raw) - 20 - 4 * len(eol), len(raw)):
             decoder = SSEDecoder()
-            events = [event for piece in (raw[:6_000], raw[6_000:cut], raw[cut:], b":\n") for event in decoder.feed(piece)]
-            assert events == [("e", "z" * 10_000), ("", "next")], (eol, cut)
+            pieces = [raw[:6_000], raw[6_000:cut], raw[cut:], b":\n"]
+            out = [decoder.feed(piece) for piece in pieces]
+            assert [event for events in out for event in events] == [("e", "z" * 10_000), ("", "next")], (eol, cut)
+            for event, end in ((("e", "z" * 10_000), len(first)), (("", "next"), len(raw))):
+                completing = 1 if end <= cut else 2  # the piece holding the blank line's last byte
+                held = eol == b"\r" and end == (cut if completing == 1 else len(raw))  # that byte a CR, last of its piece
+                assert event in out[completing + held], (eol, cut, event)
 
 
 def test_cr_only_stream_split_between_cr_and_next_line():

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import scenarios
 from .answers import SHAPES
 from .client import Client, Fetch
-from .measure import CpuMeter, median, ratio_interval
+from .measure import CpuMeter, median
 from .proxies import NATIVE_MODEL, PlainMitmdump, ShimMitmdump
 from .settings import Budget, Settings
 from .upstream import FakeUpstream
@@ -45,7 +45,7 @@ class Row:
     base: float
     plain: float | None  # plain mitmdump relaying a native stream, where that compares
     unit: str
-    interval: tuple[float, float] | None = None  # the ratio's 95 % bootstrap interval (measure.ratio_interval)
+    by_round: tuple[float, ...] = ()  # the ratio in each round alone (fresh processes, opposite start orders)
 
 
 @dataclass
@@ -55,8 +55,8 @@ class Comparison:
     rows: list[Row] = field(default_factory=list)
 
     def add(self, name: str, ours: float, base: float, unit: str, plain: float | None = None,
-            interval: tuple[float, float] | None = None) -> None:
-        self.rows.append(Row(name, ours, base, plain, unit, interval))
+            by_round: tuple[float, ...] = ()) -> None:
+        self.rows.append(Row(name, ours, base, plain, unit, by_round))
         print(f"{name}: {self.ours} {ours:.2f} {unit}, {self.base} {base:.2f} {unit}"
               + (f", plain mitmdump {plain:.2f} {unit}" if plain is not None else ""), flush=True)
 
@@ -69,7 +69,8 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str) -> Comp
         plain = stack.enter_context(PlainMitmdump(workdir / "plain"))
         result = Comparison(ours_name, commit)
         samples = Samples()
-        for round_ in range(2):
+        for round_ in range(ROUNDS):
+            samples.round = round_
             with ExitStack() as processes:
                 sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ == 0)
                 for side in sides:
@@ -104,16 +105,23 @@ def _started(stack: ExitStack, workdir: Path, upstream: FakeUpstream, ours_name:
     return ours(), second
 
 
+ROUNDS = 2
+
+
 class Samples:
-    """Every timed reading of both rounds, per figure and side; reported as medians at the end."""
+    """Every timed reading, per figure, side and round; reported as medians over both rounds, and
+    the ratio in each round alone: the two rounds run in fresh processes started in opposite
+    orders, so their spread is what a run cannot tell from noise (process to process, the same
+    code differs by a few percent: a bootstrap over pooled readings would not see that)."""
 
     def __init__(self) -> None:
-        self.readings: dict[tuple[str, str], list[float]] = {}
+        self.readings: dict[tuple[str, str], list[list[float]]] = {}
         self.units: dict[str, str] = {}
         self.plain: dict[str, list[float]] = {}
+        self.round = 0
 
     def add(self, figure: str, side: str, value: float, unit: str) -> None:
-        self.readings.setdefault((figure, side), []).append(value)
+        self.readings.setdefault((figure, side), [[] for _ in range(ROUNDS)])[self.round].append(value)
         self.units[figure] = unit
 
     def add_plain(self, figure: str, value: float) -> None:
@@ -123,7 +131,9 @@ class Samples:
         for figure, unit in self.units.items():
             plain = self.plain.get(figure)
             mine, theirs = self.readings[(figure, ours)], self.readings[(figure, base)]
-            result.add(figure, median(mine), median(theirs), unit, median(plain) if plain else None, ratio_interval(mine, theirs))
+            by_round = tuple(median(m) / median(t) for m, t in zip(mine, theirs, strict=True) if m and t and median(t) > 0)
+            result.add(figure, median([v for r in mine for v in r]), median([v for r in theirs for v in r]), unit,
+                       median(plain) if plain else None, by_round)
 
 
 def _side(name: str, shim: ShimMitmdump, upstream: FakeUpstream) -> Side:
@@ -204,12 +214,11 @@ def print_comparison(result: Comparison) -> None:
     width = max(len(r.name) for r in result.rows)
     ours, base = result.ours[:16], result.base[:16]
     print()
-    print(f"{'figure':<{width}}  {ours:>16}  {base:>16}  {'ratio':>6}  {'95 % interval':>13}  {'plain mitmdump':>14}")
+    print(f"{'figure':<{width}}  {ours:>16}  {base:>16}  {'ratio':>6}  {'by round':>11}  {'plain mitmdump':>14}")
     for r in result.rows:
         ratio = f"{r.ours / r.base:.2f}" if r.base > 0 else "-"
-        interval = f"{r.interval[0]:.2f}-{r.interval[1]:.2f}" if r.interval else "-"
+        by_round = " / ".join(f"{x:.2f}" for x in r.by_round) or "-"
         plain = f"{r.plain:.2f} {r.unit}" if r.plain is not None else "-"
-        print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {interval:>13}  {plain:>14}")
-    print("(95 % interval: of the ratio of medians, bootstrapped from this run's readings; a ratio whose interval")
-    print(" holds 1.00 is not a difference this run can tell from noise)")
-
+        print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {by_round:>11}  {plain:>14}")
+    print("(by round: the ratio in each round alone, fresh processes started in opposite orders; where the two")
+    print(" rounds disagree on which side is ahead, the run cannot tell the difference from noise)")

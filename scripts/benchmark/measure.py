@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import time
 from collections.abc import Callable
@@ -33,28 +32,6 @@ def memory_kb(pid: int, key: str) -> int:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-MIN_READINGS = 8  # per side, for an interval to mean anything
-
-
-def ratio_interval(ours: list[float], base: list[float], resamples: int = 2000, level: float = 0.95) -> tuple[float, float] | None:
-    """A bootstrap interval for median(ours) / median(base): each side's readings resampled with
-    replacement, `level` of the resampled ratios inside. Two runs of the same code read ratios a
-    few percent apart; the interval says which differences this run can tell from that noise.
-    None with fewer than MIN_READINGS readings a side (or a median of zero)."""
-    if min(len(ours), len(base)) < MIN_READINGS:
-        return None
-    rng = random.Random(0)  # the same readings give the same interval
-    ratios = []
-    for _ in range(resamples):
-        below = statistics.median(rng.choices(base, k=len(base)))
-        if below == 0:
-            return None
-        ratios.append(statistics.median(rng.choices(ours, k=len(ours))) / below)
-    ratios.sort()
-    tail = (1 - level) / 2
-    return ratios[int(tail * resamples)], ratios[min(int((1 - tail) * resamples), resamples - 1)]
 
 
 class CpuMeter:

@@ -7,7 +7,7 @@ in a live mitmdump, nearly every collection (~0.2 ms each, 0.37 a turn) landed b
 request's arrival and its first delta. Once a flow is over, this collects the youngest
 generation if it is half full, after mitmproxy has sent the end of the answer (`call_soon`):
 the next request starts with room to spare. Same process, same thresholds; a user who turned
-the collector off (`gc.disable()`) keeps it off.
+the collector off (`gc.disable()` or a threshold of 0) keeps it off.
 """
 
 from __future__ import annotations
@@ -29,12 +29,18 @@ class BetweenTurns:
         self._after_flow()
 
     def _after_flow(self) -> None:
-        if self._scheduled or not gc.isenabled():
+        if self._scheduled or not _collecting():
             return
+        loop = asyncio.get_running_loop()
         self._scheduled = True  # many flows ending together: one look
-        asyncio.get_running_loop().call_soon(self.collect_if_half_full)
+        loop.call_soon(self.collect_if_half_full)
 
     def collect_if_half_full(self) -> None:
         self._scheduled = False
-        if gc.isenabled() and gc.get_count()[0] > gc.get_threshold()[0] // 2:
+        if _collecting() and gc.get_count()[0] > gc.get_threshold()[0] // 2:
             gc.collect(0)
+
+
+def _collecting() -> bool:
+    """Whether Python collects on its own: not after gc.disable(), nor gc.set_threshold(0)."""
+    return gc.isenabled() and gc.get_threshold()[0] > 0

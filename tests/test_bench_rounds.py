@@ -1,0 +1,23 @@
+"""scripts/benchmark --against: medians over both rounds, and each round's own ratio (the run's noise)."""
+
+from __future__ import annotations
+
+from scripts.benchmark.compare import Comparison, Samples
+
+
+def test_each_round_gets_its_own_ratio_and_the_figure_pools_both() -> None:
+    samples = Samples()
+    for round_, (ours, base) in enumerate([([3.0, 3.2, 3.1], [3.0, 3.0, 3.0]), ([2.0, 2.2, 2.1], [2.2, 2.2, 2.2])]):
+        samples.round = round_
+        for mine, theirs in zip(ours, base, strict=True):
+            samples.add("first delta", "new", mine, "ms")
+            samples.add("first delta", "old", theirs, "ms")
+    samples.round = 0
+    samples.add("peak RSS", "new", 110.0, "MiB")  # a figure read in one round only, and one side's reading
+    samples.add("peak RSS", "old", 0.0, "MiB")  # ...whose median is no base for a ratio
+    result = Comparison("new", "old")
+    samples.report(result, "new", "old")
+    delta, rss = result.rows
+    assert (delta.ours, delta.base) == (2.6, 2.6)  # pooled: the median of all six a side
+    assert [round(r, 3) for r in delta.by_round] == [round(3.1 / 3.0, 3), round(2.1 / 2.2, 3)]
+    assert rss.by_round == ()
