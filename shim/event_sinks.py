@@ -17,7 +17,9 @@ TERMINAL_EVENTS = frozenset(TERMINAL_STATUS)
 
 
 class EventSink(Protocol):
-    """Receives one encoded event at a time; `event` is the object when the writer has one.
+    """Receives one encoded event at a time; `event` is the object when the writer has one (always
+    for a terminal event, which is what a JSON answer is made of; a response.created or
+    .in_progress object, ~20 KB with Codex's tools, is not built for nobody).
 
     The hot path (text and reasoning deltas) skips `write`: the writer asks once per item how
     an event is framed (`framing`) and hands over whole framed events (`write_framed`)."""

@@ -656,7 +656,9 @@ class ResponseStream:
         fields = {"type": event_type, "sequence_number": self._seq}
         data = self._with_echo(fields, own, _dumps)
         self._seq += 1
-        self.sink.write(event_type, data.encode("utf-8", "replace"), {**fields, "response": {**own, **self._echo}})
+        # The object only for a terminal event: the one a sink reads (a JSON answer's, event_sinks.WholeAnswerSink).
+        event = {**fields, "response": {**own, **self._echo}} if event_type in TERMINAL_EVENTS else None
+        self.sink.write(event_type, data.encode("utf-8", "replace"), event)
         if self.finished:
             self._echo_texts.clear()  # the last response object is out
 
