@@ -10,10 +10,11 @@ import json
 import socket
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .answers import responses_problem
-from .proxies import ROUTE, PlainMitmdump, ShimMitmdump
+from .proxies import ROOT, ROUTE, PlainMitmdump, ShimMitmdump
 from .upstream import FakeUpstream
 
 # Direct fetches: where the shape's first text delta shows in the raw bytes.
@@ -101,6 +102,25 @@ def responses_payload(model: str, n: int, rate: int) -> bytes:
     }).encode()
 
 
+CODEX_REQUEST = ROOT / "tests" / "fixtures" / "codex" / "codex-0.171-responses-request.json"
+
+
+@cache
+def _codex_request() -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(CODEX_REQUEST.read_text())
+    return body
+
+
+def codex_payload(model: str, n: int, rate: int) -> bytes:
+    """Codex 0.171's own request as captured (45 KB: its tools, developer instructions and three
+    earlier messages), its last message asking the fake for the n-delta answer: what a turn's
+    parsing, translation and echoed settings cost at the size Codex sends, which the trimmed
+    request above leaves out."""
+    body = {**_codex_request(), "model": model}
+    body["input"] = [*body["input"][:-1], {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"n={n} rate={rate}"}]}]
+    return json.dumps(body).encode()
+
+
 class Client:
     """The three ways the bench fetches an answer: from the fake directly, via a proxy, via the shim."""
 
@@ -112,11 +132,13 @@ class Client:
         path, payload = provider_payload(shape, n, rate)
         return fetch(self.upstream.port, path, self.upstream.host, payload, DIRECT_MARK[shape])
 
-    def via(self, proxy: ShimMitmdump | PlainMitmdump, model: str, n: int, rate: int) -> Fetch:
-        """A Responses request for `model` through `proxy` (an absolute URL, as to an HTTP proxy)."""
+    def via(self, proxy: ShimMitmdump | PlainMitmdump, model: str, n: int, rate: int, codex_sized: bool = False) -> Fetch:
+        """A Responses request for `model` through `proxy` (an absolute URL, as to an HTTP proxy);
+        `codex_sized`: Codex's own captured request rather than the trimmed one."""
         host = self.upstream.host
-        return fetch(proxy.port, f"http://{host}/v1/responses", host, responses_payload(model, n, rate), PROXY_MARK)
+        payload = (codex_payload if codex_sized else responses_payload)(model, n, rate)
+        return fetch(proxy.port, f"http://{host}/v1/responses", host, payload, PROXY_MARK)
 
-    def proxied(self, shape: str, n: int, rate: int) -> Fetch:
+    def proxied(self, shape: str, n: int, rate: int, codex_sized: bool = False) -> Fetch:
         """The shim translating the fake's `shape` stream back into Responses SSE."""
-        return self.via(self.shim, ROUTE[shape], n, rate)
+        return self.via(self.shim, ROUTE[shape], n, rate, codex_sized)

@@ -130,7 +130,8 @@ class Samples:
     def report(self, result: Comparison, ours: str, base: str) -> None:
         for figure, unit in self.units.items():
             plain = self.plain.get(figure)
-            mine, theirs = self.readings[(figure, ours)], self.readings[(figure, base)]
+            empty = [[] for _ in range(ROUNDS)]
+            mine, theirs = self.readings.get((figure, ours), empty), self.readings.get((figure, base), empty)
             by_round = tuple(median(m) / median(t) for m, t in zip(mine, theirs, strict=True) if m and t and median(t) > 0)
             result.add(figure, median([v for r in mine for v in r]), median([v for r in theirs for v in r]), unit,
                        median(plain) if plain else None, by_round)
@@ -165,16 +166,20 @@ def _crowd(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, set
 
 def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
     """Time to the first delta through each proxy minus the direct fetch's, per shape: each proxied
-    fetch against the direct one just before it, so a drift between rounds cancels out."""
+    fetch against the direct one just before it, so a drift between rounds cancels out; then the
+    same with Codex's own captured request (half as many pairs)."""
     client = sides[0].client
-    for shape in SHAPES:
-        for turn in range(settings.ttfd_reps):
-            d = client.direct(shape, 200, 0)
-            fetched = {side.name: side.client.proxied(shape, 200, 0) for side in _alternating(sides, turn)}
-            if d.ttfd is None or any(f.ttfd is None for f in fetched.values()):
-                continue
-            for name, f in fetched.items():
-                samples.add(f"first-delta overhead, {shape}", name, ((f.ttfd or 0) - d.ttfd) * 1e3, "ms")
+    for codex_sized, pairs in ((False, settings.ttfd_reps), (True, settings.ttfd_reps // 2)):
+        for shape in SHAPES:
+            figure = f"first-delta overhead, {'Codex-sized request, ' if codex_sized else ''}{shape}"
+            for turn in range(pairs):
+                d = client.direct(shape, 200, 0)
+                fetched = {side.name: side.client.proxied(shape, 200, 0, codex_sized) for side in _alternating(sides, turn)}
+                if d.ttfd is None:
+                    continue
+                for name, f in fetched.items():
+                    if f.ttfd is not None:  # an older ref may refuse what a newer Codex sends: its column stays empty
+                        samples.add(figure, name, (f.ttfd - d.ttfd) * 1e3, "ms")
     for _ in range(settings.ttfd_reps):
         d, p = client.direct("responses", 200, 0), client.via(plain, NATIVE_MODEL, 200, 0)
         if d.ttfd is not None and p.ttfd is not None:
