@@ -600,21 +600,21 @@ class ResponseStream:
             if isinstance(kind, str) and kind in TERMINAL_EVENTS:
                 self.finished = True
                 self._echo_texts.clear()  # the last response object is rendered
-            response = event.get("response")
-            if self.anonymous and isinstance(response, dict) and response.get("id"):
-                response["id"] = ""
-                data = _dumps(event)
         self.sink.relayed(event_type, data, event)
 
     def fill_response(self, response: dict[str, Any], event_type: str = "") -> bool:
-        """Complete an upstream's response object (carried by `event_type`) with the fields it left
-        out, as ours would have them — a left-out status as the event says (whether anything was added)."""
+        """Make an upstream's response object (carried by `event_type`) what ours would be: the
+        fields it left out filled in (a left-out status as the event says), its id emptied on an
+        anonymous answer. Whether anything changed: the caller renders the event once, after this."""
+        anonymized = self.anonymous and bool(response.get("id"))
+        if anonymized:
+            response["id"] = ""
         status = response.get("status") or TERMINAL_STATUS.get(event_type, "in_progress")
         missing = {k: v for k, v in self._own_fields(str(status)).items() if k not in response}
         echo = self._echo
         left_out = [k for k in echo if k not in response]
         if not missing and not left_out:
-            return False
+            return anonymized
         response.update(missing)
         if len(left_out) == len(echo):
             response.update(echo)

@@ -135,11 +135,8 @@ class ResponsesEventMapper:
         if isinstance(response, dict) and "model" in response and response["model"] != self.asked:
             response["model"] = self.asked
             changed = True
-        if isinstance(response, dict) and response.get("id") and self.writer.stream.anonymous:
-            response["id"] = ""  # here, so the event is rendered once (its echo of the request may be ~20 KB)
-            changed = True
         if isinstance(response, dict):
-            changed |= self.writer.stream.fill_response(response, str(kind))  # what this server leaves out, as the request set it
+            changed |= self.writer.stream.fill_response(response, str(kind))  # as ours would be: what it left out, an anonymous id
         if name == "response.output_item.done" and isinstance(item, dict) and isinstance(parsed.get("output_index"), int):
             self._done[parsed["output_index"]] = item
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
