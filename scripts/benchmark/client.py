@@ -93,12 +93,16 @@ def provider_payload(shape: str, n: int, rate: int) -> tuple[str, bytes]:
     return "/v1/responses", json.dumps(body).encode()
 
 
+def _asking(n: int, rate: int) -> dict[str, Any]:
+    """The user message that asks the fake for the n-delta answer at `rate` (it reads n= and rate=)."""
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"n={n} rate={rate}"}]}
+
+
 def responses_payload(model: str, n: int, rate: int) -> bytes:
     """What Codex sends: a Responses request (trimmed to what matters here)."""
     return json.dumps({
         "model": model, "instructions": "You are a benchmark.", "stream": True, "store": False,
-        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"n={n} rate={rate}"}]}],
-        "tools": [], "tool_choice": "auto", "parallel_tool_calls": False,
+        "input": [_asking(n, rate)], "tools": [], "tool_choice": "auto", "parallel_tool_calls": False,
     }).encode()
 
 
@@ -117,7 +121,7 @@ def codex_payload(model: str, n: int, rate: int) -> bytes:
     parsing, translation and echoed settings cost at the size Codex sends, which the trimmed
     request above leaves out."""
     body = {**_codex_request(), "model": model}
-    body["input"] = [*body["input"][:-1], {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"n={n} rate={rate}"}]}]
+    body["input"] = [*body["input"][:-1], _asking(n, rate)]
     return json.dumps(body).encode()
 
 
