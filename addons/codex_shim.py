@@ -14,7 +14,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from shim.addons.banner import Banner
-from shim.addons.between_turns import BetweenTurns
 from shim.addons.both_sides import BothSides
 from shim.addons.bundle import Bundle
 from shim.addons.catalog import Catalog
@@ -51,6 +50,5 @@ addons = [Bundle([
     Spend(),
     sides,
     ContentViews(),
-    BetweenTurns(),  # after every other part's response hook: collects once the flow is done with
     Banner(shim),  # last: prints the start-up banner once every other addon is up
 ])]
