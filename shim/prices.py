@@ -3,12 +3,17 @@ pydantic-ai), whose snapshot ships inside the package, so a lookup never touches
 
 The provider is found from the route's endpoint (`provider_api_url`), else from the model name
 alone (genai-prices' own matching rules); a model it does not know has no default price.
+
+The data is ~3 MiB once loaded, and a turn needs only its route's two or three numbers: each time
+the routes change every route's price is looked up (`look_up_all`) and the data let go of again.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -29,6 +34,26 @@ def data_source() -> str:
         return "genai-prices"
 
 
+def look_up_all(routes: Iterable[ModelRoute]) -> None:
+    """Look up each route's price (remembered per model and endpoint), then release the data."""
+    for route in routes:
+        lookup(route)
+    release_data()
+
+
+def release_data() -> None:
+    """Drop genai-prices' loaded snapshot (its ~3 MiB of models): a lookup not made yet loads it again."""
+    snapshots = sys.modules.get("genai_prices.data_snapshot")
+    bundled = getattr(snapshots, "_bundled_snapshot", None)
+    if bundled is None or not hasattr(bundled, "cache_clear"):
+        return  # not loaded, or a genai-prices that keeps its data another way: leave it
+    bundled.cache_clear()
+    sys.modules.pop("genai_prices.data", None)
+    package = sys.modules.get("genai_prices")
+    if package is not None and hasattr(package, "data"):
+        delattr(package, "data")
+
+
 def lookup(route: ModelRoute) -> tuple[Prices, str] | None:
     """(prices per million tokens, where they came from) for the route's model, or None."""
     return _lookup(route.upstream_name, route.url_base)
@@ -40,11 +65,13 @@ def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
         from genai_prices.data_snapshot import get_snapshot
     except ImportError:  # pragma: no cover - a dependency; without it routes simply have no default price
         return None
+    if _self_hosted(url_base):
+        # A self-hosted model shares a name with a cloud's, not its price, and genai-prices knows
+        # clouds' endpoints only: nothing there to find, so the data is not even loaded.
+        return None
     snapshot = get_snapshot()
     found = None
-    # by endpoint; by name alone only for a host that is not this machine's or a private network's
-    # (a self-hosted model shares a name with a cloud's, not its price)
-    for provider_api_url in (url_base, None) if not _self_hosted(url_base) else (url_base,):
+    for provider_api_url in (url_base, None):  # by endpoint, else by the model's name alone
         try:
             found = snapshot.find_provider_model(model, None, None, provider_api_url)
             break

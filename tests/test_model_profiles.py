@@ -3,18 +3,24 @@ Claude model accepts at every effort, and where a profile's facts come from."""
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
 from anthropic.types import ModelInfo
 
-from shim.config import CODEX_EFFORTS, ModelRoute, Prices
+from shim.addons.model_profiles import ModelProfiles
+from shim.config import CODEX_EFFORTS, ModelRoute, Prices, RouteTable
 from shim.model_profile import BUILT_IN, CACHED, FETCHED, ModelProfile, nearest_effort
+from shim.prices import release_data
 from shim.profile_sources import built_in_entries, built_in_profile, profile_from_entry
 from shim.profiles import Profiles, profile_key
 from shim.providers import PROVIDERS
+from shim.state import Shim
 from tests.fakes.anthropic_upstream import Validator, model_list, models_by_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -236,6 +242,20 @@ def test_prices_come_from_models_json_else_the_providers_data_else_genai_prices(
     assert unknown.prices is None
 
 
+def test_once_the_routes_are_priced_the_price_data_is_let_go(tmp_path: Path) -> None:
+    """~3 MiB a proxy would otherwise keep for its whole life, to answer two or three numbers."""
+    from genai_prices.data_snapshot import get_snapshot
+
+    loaded = weakref.ref(get_snapshot())
+    route = claude_route(upstream_model="claude-sonnet-4-5")  # not priced by an earlier test
+    shim = Shim(routes=RouteTable({"c": route}))
+    ModelProfiles(shim).routes_changed(tmp_path)  # what a start or a reload of models.json does
+    gc.collect()
+    assert loaded() is None and "genai_prices.data" not in sys.modules
+    assert shim.profiles.of(route).prices is not None  # looked up before the data went
+    assert "genai_prices.data" not in sys.modules  # and not loaded again to answer
+
+
 def test_supports_reasoning_effort_true_wins_over_a_list_that_names_no_reasoning() -> None:
     route = ModelRoute(model="or", provider="generic-chat-completion-api", base_url="https://openrouter.ai/api/v1",
                        upstream_model="x/y", supports_reasoning_effort=True)
@@ -256,8 +276,10 @@ def test_thinking_published_without_its_types_is_unknown_not_off() -> None:
 
 
 def test_a_self_hosted_model_is_not_priced_by_a_clouds_name() -> None:
+    release_data()
     local = ModelRoute(model="l", provider="generic-chat-completion-api", base_url="http://127.0.0.1:8000/v1", upstream_model="deepseek-chat")
     assert Profiles().of(local).prices is None
+    assert "genai_prices.data" not in sys.modules  # nothing to find for this machine's endpoint: not even loaded
     cloud = ModelRoute(model="c", provider="generic-chat-completion-api", base_url="https://api.deepseek.com/v1", upstream_model="deepseek-chat")
     assert Profiles().of(cloud).prices is not None
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from mitmproxy import ctx
 
+from .. import prices
 from ..config import ModelRoute
 from ..profiles import CACHE_NAME, fetch_entries
 from ..providers.web_search import web_search_kind
@@ -49,6 +50,7 @@ class ModelProfiles:
         self.cache_path = config_dir / CACHE_NAME
         self.shim.profiles.reloaded()
         self.shim.profiles.read_cache(self.cache_path)
+        prices.look_up_all(self.shim.routes.values())
         self._start()
 
     def running(self) -> None:
