@@ -10,6 +10,8 @@ Nothing is stored here, so `store` is always false and `previous_response_id` al
 
 from __future__ import annotations
 
+import marshal
+from collections.abc import Callable
 from typing import Any
 
 _DEFAULT_TEXT = {"format": {"type": "text"}, "verbosity": "medium"}
@@ -50,3 +52,25 @@ def _number(value: Any, default: float) -> float:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+_last_rendered: dict[Callable[[Any], str], tuple[bytes, str]] = {}
+"""Per encoder: the last echo rendered, as (its marshal bytes, its JSON members)."""
+
+
+def echo_members(echo: dict[str, Any], dumps: Callable[[Any], str]) -> str:
+    """The echo's members as `dumps` renders them (the object's text without its braces), for
+    splicing into a response object. Codex sends the same tools (~20 KB of JSON) every turn, so
+    the last rendering is reused when the echo is the same to the type: compared by its marshal
+    bytes (9 µs for Codex's echo, against 76 µs to render it), which tell True from 1 and 1 from
+    1.0 where == does not, and which differ whenever the rendering would (key order included)."""
+    try:
+        key = marshal.dumps(echo, 2)  # version 2: no back-references, so equal values give equal bytes
+    except ValueError:  # nested deeper than marshal goes: rendered every time
+        return dumps(echo)[1:-1]
+    last = _last_rendered.get(dumps)
+    if last is not None and last[0] == key:
+        return last[1]
+    members = dumps(echo)[1:-1]
+    _last_rendered[dumps] = (key, members)
+    return members

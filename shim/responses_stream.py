@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .event_sinks import TERMINAL_EVENTS, TERMINAL_STATUS, EventSink, SSESink
-from .response_object import request_echo
+from .response_object import echo_members, request_echo
 from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -670,7 +670,7 @@ class ResponseStream:
             return dumps({**fields, "response": {**own, **self._echo}})
         echo = self._echo_texts.get(dumps)
         if echo is None:
-            echo = self._echo_texts[dumps] = dumps(self._echo)[1:-1]
+            echo = self._echo_texts[dumps] = echo_members(self._echo, dumps)
         head = dumps({**fields, "response": own})
         return f"{head[:-2]},{echo}}}}}"
 

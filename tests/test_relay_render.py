@@ -13,8 +13,8 @@ from shim.config import ModelRoute
 from shim.event_sinks import FrameSink
 from shim.providers import responses as responses_provider
 from shim.providers.responses import ResponsesEventMapper
-from shim.response_object import request_echo
-from shim.responses_stream import ResponseStream
+from shim.response_object import echo_members, request_echo
+from shim.responses_stream import ResponseStream, _dumps
 
 TOOLS = [{"type": "function", "name": f"tool_{i}", "description": "é" * 50, "parameters": {"type": "object", "properties": {}}}
          for i in range(40)]  # Codex-sized, and not ASCII
@@ -77,3 +77,38 @@ def test_a_relayed_object_without_parallel_tool_calls_gets_the_requests() -> Non
         out = translator.feed(b"event: response.created\ndata: " + json.dumps(created).encode() + b"\n\n")
         (data,) = [line[6:] for line in out.decode().split("\n") if line.startswith("data: ")]
         assert json.loads(data)["response"]["parallel_tool_calls"] is asked
+
+
+def _created(echo: dict[str, Any]) -> str:
+    """response.created of a fresh answer with this echo, as the SSE sink writes it (its data)."""
+    stream = ResponseStream("slug", echo=echo)
+    stream.start()
+    first = stream.drain().decode().split("\n\n")[0]
+    return next(line[len("data: "):] for line in first.split("\n") if line.startswith("data: "))
+
+
+def test_an_answer_reuses_the_last_answers_echo_only_when_it_is_the_same_to_the_type() -> None:
+    """The next turn's echo is reused from the last rendering when equal (Codex resends its tools);
+    True == 1 == 1.0 in Python, so a cache keyed by == would have written the wrong JSON here."""
+    base = request_echo(REQUEST)
+    answers = [
+        base,
+        request_echo(json.loads(json.dumps(REQUEST))),  # equal, parsed afresh: reused
+        {**base, "metadata": {"flag": True}},
+        {**base, "metadata": {"flag": 1}},  # == the one before, rendered differently
+        {**base, "metadata": {"flag": 1.0}},
+        {**base, "metadata": {"flag": True}},
+        dict(reversed(list(base.items()))),  # the same members in another order: another rendering
+    ]
+    for echo in answers:
+        data = _created(echo)
+        assert json.loads(data)["response"] == {**json.loads(data)["response"], **echo}
+        assert data.endswith(json.dumps(echo, separators=(",", ":"), ensure_ascii=False)[1:-1] + "}}"), echo.get("metadata")
+
+
+def test_the_same_echo_in_the_next_answer_is_not_rendered_again() -> None:
+    """The reuse itself: a second answer with an equal echo splices the very string the first one rendered."""
+    first = echo_members(request_echo(REQUEST), _dumps)
+    again = echo_members(request_echo(json.loads(json.dumps(REQUEST))), _dumps)
+    other = echo_members({**request_echo(REQUEST), "tool_choice": "required"}, _dumps)
+    assert again is first and other is not first and '"tool_choice":"required"' in other
