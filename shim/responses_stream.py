@@ -276,7 +276,7 @@ class ResponseStream:
         self.anonymous = anonymous
         self._echo = echo if echo is not None else request_echo({})  # the request's settings, in every response object
         self._echo_texts: dict[Callable[[Any], str], str] = {}  # the same, rendered once per encoder (see _with_echo)
-        self._echo_added_to: dict[str, Any] | None = None  # the relayed response object fill_response gave all of it (see render)
+        self._echo_added_to: dict[str, Any] | None = None  # the relayed response object that lacked all of it: render() splices it
         self.response_id = "" if anonymous else new_id("resp")
         self.model = model
         self.tool_names = tool_names or ToolNames()
@@ -605,7 +605,9 @@ class ResponseStream:
     def fill_response(self, response: dict[str, Any], event_type: str = "") -> bool:
         """Make an upstream's response object (carried by `event_type`) what ours would be: the
         fields it left out filled in (a left-out status as the event says), its id emptied on an
-        anonymous answer. Whether anything changed: the caller renders the event once, after this."""
+        anonymous answer. Whether anything changed: the caller renders the event once, after this.
+        An object that has none of the request's echoed settings gets them at rendering (spliced);
+        in the dict only at a terminal event, the one object a sink keeps."""
         anonymized = self.anonymous and bool(response.get("id"))
         if anonymized:
             response["id"] = ""
@@ -617,21 +619,23 @@ class ResponseStream:
             return anonymized
         response.update(missing)
         if len(left_out) == len(echo):
-            response.update(echo)
             self._echo_added_to = response  # all of it: render() splices its one rendering
+            if event_type in TERMINAL_EVENTS:
+                response.update(echo)  # the object a sink keeps (a JSON answer's) is whole; the others are only rendered
         else:
             response.update({k: echo[k] for k in left_out})
         return True
 
     def render(self, event: dict[str, Any]) -> str:
-        """A relayed event carrying a response object, as JSON. Where fill_response added all of the
-        request's echoed settings to that object, they are spliced in as our own events' are
+        """A relayed event carrying a response object, as JSON. Where fill_response found none of the
+        request's echoed settings in that object, they are spliced in as our own events' are
         (_with_echo), ASCII-escaped as json.dumps would: a lone surrogate a server sent reaches Codex as it came."""
         response = self._echo_added_to
         if response is None or event.get("response") is not response:
             return json.dumps(event)
         assert isinstance(response, dict)  # (mypy narrows `response` to the other side of `is`)
-        own = {k: v for k, v in response.items() if k not in self._echo}
+        echo = self._echo
+        own = {k: v for k, v in response.items() if k not in echo} if echo and next(iter(echo)) in response else response
         return self._with_echo({k: v for k, v in event.items() if k != "response"}, own, _ascii_dumps)
 
     def drain(self) -> bytes:
