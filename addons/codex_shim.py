@@ -14,6 +14,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from shim.addons.banner import Banner
+from shim.addons.between_turns import BetweenTurns
 from shim.addons.both_sides import BothSides
 from shim.addons.bundle import Bundle
 from shim.addons.catalog import Catalog
@@ -50,5 +51,6 @@ addons = [Bundle([
     Spend(),
     sides,
     ContentViews(),
+    BetweenTurns(),  # collects once no request is in flight (shim/addons/between_turns.py)
     Banner(shim),  # last: prints the start-up banner once every other addon is up
 ])]
