@@ -11,6 +11,8 @@ own collections of the older generations never came, and every dead turn stayed:
 from __future__ import annotations
 
 import http.client
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +23,11 @@ from scripts.benchmark.client import Client, responses_payload
 from scripts.benchmark.measure import memory_kb
 from scripts.benchmark.proxies import ROUTE, ShimMitmdump
 from scripts.benchmark.upstream import FakeUpstream
+from shim.addons.between_turns import ACTIVE
 
 pytestmark = pytest.mark.e2e
+
+PROBE = Path(__file__).parent / "fakes" / "between_turns_probe.py"
 
 SHAPES = ("chat", "anthropic", "responses")
 WARM_TURNS = 300  # imports, caches and pools settle first
@@ -40,6 +45,8 @@ def all_on_one_connection(upstream: FakeUpstream, shim: ShimMitmdump) -> Callabl
     conn = http.client.HTTPConnection("127.0.0.1", shim.port, timeout=TURN_TIMEOUT)
 
     def turn(i: int) -> str | None:
+        if i % 10 == 0:
+            time.sleep(0.005)  # a pause now and then, as between Codex's turns: BetweenTurns' moment
         conn.request("POST", f"http://{upstream.host}/v1/responses", body=responses_payload(ROUTE[SHAPES[i % len(SHAPES)]], 20, 0),
                      headers={"content-type": "application/json", "accept": "text/event-stream"})
         answer = conn.getresponse()
@@ -52,7 +59,7 @@ def all_on_one_connection(upstream: FakeUpstream, shim: ShimMitmdump) -> Callabl
 def test_the_resident_set_does_not_grow_with_the_number_of_turns(
     tmp_path: Path, connections: Callable[[FakeUpstream, ShimMitmdump], Callable[[int], str | None]]
 ) -> None:
-    with FakeUpstream() as upstream, ShimMitmdump(tmp_path, upstream, []) as shim:
+    with FakeUpstream() as upstream, ShimMitmdump(tmp_path, upstream, [PROBE]) as shim:
         turn = connections(upstream, shim)
 
         def turns(count: int) -> None:
@@ -64,4 +71,17 @@ def test_the_resident_set_does_not_grow_with_the_number_of_turns(
         before = memory_kb(shim.pid, "VmRSS")
         turns(TURNS)
         grown = (memory_kb(shim.pid, "VmRSS") - before) / 1024
+        collections = between_turns_collections(shim.port)
+    if ACTIVE:
+        assert collections > TURNS // 20, f"BetweenTurns collected {collections} times: this test did not exercise it"
     assert grown < LIMIT_MIB, f"the resident set grew {grown:.1f} MiB over {TURNS} turns"
+
+
+def between_turns_collections(port: int) -> int:
+    """How many collections BetweenTurns made in the mitmdump on `port` (tests/fakes/between_turns_probe.py)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TURN_TIMEOUT) as sock:
+        sock.sendall(b"GET http://between-turns.probe/ HTTP/1.1\r\nhost: between-turns.probe\r\nconnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.partition(b"\r\n\r\n")[2])

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from anthropic.types import ModelInfo
 
+from shim import prices
 from shim.addons.model_profiles import ModelProfiles
 from shim.config import CODEX_EFFORTS, ModelRoute, Prices, RouteTable
 from shim.model_profile import BUILT_IN, CACHED, FETCHED, ModelProfile, nearest_effort
@@ -246,6 +247,7 @@ def test_once_the_routes_are_priced_the_price_data_is_let_go(tmp_path: Path) -> 
     """~3 MiB a proxy would otherwise keep for its whole life, to answer two or three numbers."""
     from genai_prices.data_snapshot import get_snapshot
 
+    prices._lookup.cache_clear()  # earlier tests in this process may have priced this model already
     loaded = weakref.ref(get_snapshot())
     route = claude_route(upstream_model="claude-sonnet-4-5")  # not priced by an earlier test
     shim = Shim(routes=RouteTable({"c": route}))
@@ -276,6 +278,7 @@ def test_thinking_published_without_its_types_is_unknown_not_off() -> None:
 
 
 def test_a_self_hosted_model_is_not_priced_by_a_clouds_name() -> None:
+    prices._lookup.cache_clear()
     release_data()
     local = ModelRoute(model="l", provider="generic-chat-completion-api", base_url="http://127.0.0.1:8000/v1", upstream_model="deepseek-chat")
     assert Profiles().of(local).prices is None

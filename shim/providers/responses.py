@@ -136,7 +136,8 @@ class ResponsesEventMapper:
             response["model"] = self.asked
             changed = True
         if isinstance(response, dict):
-            changed |= self.writer.stream.fill_response(response, str(kind))  # as ours would be: what it left out, an anonymous id
+            # as ours would be: what it left out, an anonymous id (a terminal event known by its type, else its SSE name, as the sinks go)
+            changed |= self.writer.stream.fill_response(response, kind if isinstance(kind, str) and kind else name)
         if name == "response.output_item.done" and isinstance(item, dict) and isinstance(parsed.get("output_index"), int):
             self._done[parsed["output_index"]] = item
         if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
