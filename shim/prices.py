@@ -61,13 +61,13 @@ def lookup(route: ModelRoute) -> tuple[Prices, str] | None:
 
 @cache
 def _lookup(model: str, url_base: str) -> tuple[Prices, str] | None:
-    try:
-        from genai_prices.data_snapshot import get_snapshot
-    except ImportError:  # pragma: no cover - a dependency; without it routes simply have no default price
-        return None
     if _self_hosted(url_base):
         # A self-hosted model shares a name with a cloud's, not its price, and genai-prices knows
         # clouds' endpoints only: nothing there to find, so the data is not even loaded.
+        return None
+    try:
+        from genai_prices.data_snapshot import get_snapshot
+    except ImportError:  # pragma: no cover - a dependency; without it routes simply have no default price
         return None
     snapshot = get_snapshot()
     found = None

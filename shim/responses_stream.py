@@ -634,8 +634,7 @@ class ResponseStream:
         if response is None or event.get("response") is not response:
             return json.dumps(event)
         assert isinstance(response, dict)  # (mypy narrows `response` to the other side of `is`)
-        echo = self._echo
-        own = {k: v for k, v in response.items() if k not in echo} if echo and next(iter(echo)) in response else response
+        own = {k: v for k, v in response.items() if k not in self._echo}
         return self._with_echo({k: v for k, v in event.items() if k != "response"}, own, _ascii_dumps)
 
     def drain(self) -> bytes:
