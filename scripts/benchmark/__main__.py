@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __doc__ as package_doc
 from .codex_loop import codex_loop
-from .compare import compare, print_comparison
+from .compare import ROUNDS, compare, print_comparison
 from .report import print_table
 from .run import run
 from .settings import FULL, QUICK
@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--against", metavar="REF",
                    help="compare with the addon at git ref REF (a temporary worktree): both in one session, runs alternating, "
                         "two columns and their ratio")
+    p.add_argument("--rounds", type=int, metavar="N",
+                   help=f"with --against: rounds of fresh processes, start order alternating (default {ROUNDS}; an even number, so "
+                        "each side starts first as often)")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="record the addon's mitmdump with py-spy (collapsed stacks into FILE); needs py-spy, skews the figures")
     p.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
@@ -73,13 +76,15 @@ def main() -> int:
             p.error(f"--{name} must be at least 1")
     if args.streams is not None and args.streams > MAX_STREAMS:
         p.error(f"--concurrency must be at most {MAX_STREAMS}")
+    if args.rounds is not None and (not args.against or args.rounds < 2 or args.rounds % 2):
+        p.error("--rounds goes with --against and is an even number, at least 2")
     if args.against and (args.profile or args.script):
         p.error("--against runs the two addons as they are: no --profile or --script with it")
     settings = dataclasses.replace(QUICK if args.quick else FULL, **overrides)
     workdir = Path(tempfile.mkdtemp(prefix="codex-shim-bench-"))
     try:
         if args.against:
-            comparison = compare(settings, workdir, args.against, git("describe", "--always", "--dirty"))
+            comparison = compare(settings, workdir, args.against, git("describe", "--always", "--dirty"), args.rounds or ROUNDS)
         else:
             figures = run(settings, workdir, args.profile, [path.resolve() for path in args.script])
     finally:

@@ -6,10 +6,12 @@ between the two (which goes first alternates too), so load from elsewhere on the
 both columns alike. The crowd (N simultaneous streams, each checked whole) runs first on each
 process, right after warm-up, so each one's peak resident set is the crowd's.
 
-Every figure is taken in two rounds, the two mitmdumps started afresh for each, in one order and
-then the other, and pooled (peak RSS: the crowd runs first in each round): the mitmdump started first came out 2-5 % slower to the
-first delta than its twin, whichever addon it ran (measured here, also with both pinned to one
-CPU), which is as large as the differences the comparison is for.
+Every figure is taken in rounds (two unless `--rounds` asks for more), the two mitmdumps started
+afresh for each, in one order and then the other, and pooled (peak RSS: the crowd runs first in
+each round): the mitmdump started first came out 2-5 % slower to the first delta than its twin,
+whichever addon it ran (measured here, also with both pinned to one CPU), which is as large as
+the differences the comparison is for. More rounds narrow that process-to-process spread; the
+readings within a round do not (they share the two processes).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from .proxies import NATIVE_MODEL, PlainMitmdump, ShimMitmdump
 from .settings import Budget, Settings
 from .upstream import FakeUpstream
 from .worktree import checked_out
+
+ROUNDS = 2  # the default: one round in each start order
 
 
 @dataclass
@@ -61,18 +65,18 @@ class Comparison:
               + (f", plain mitmdump {plain:.2f} {unit}" if plain is not None else ""), flush=True)
 
 
-def compare(settings: Settings, workdir: Path, ref: str, ours_name: str) -> Comparison:
-    budget = Budget(settings.time_limit * 2.5)
+def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds: int = ROUNDS) -> Comparison:
+    budget = Budget(settings.time_limit * 1.25 * rounds)
     with ExitStack() as stack:
         root, commit = stack.enter_context(checked_out(ref))
         upstream = stack.enter_context(FakeUpstream())
         plain = stack.enter_context(PlainMitmdump(workdir / "plain"))
         result = Comparison(ours_name, commit)
-        samples = Samples()
-        for round_ in range(ROUNDS):
+        samples = Samples(rounds)
+        for round_ in range(rounds):
             samples.round = round_
             with ExitStack() as processes:
-                sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ == 0)
+                sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ % 2 == 0)
                 for side in sides:
                     scenarios.warm_up(side.client, side.shim, plain)
                 _crowd(samples, sides, plain, settings)  # first: each fresh process's peak is the crowd's
@@ -105,23 +109,21 @@ def _started(stack: ExitStack, workdir: Path, upstream: FakeUpstream, ours_name:
     return ours(), second
 
 
-ROUNDS = 2
-
-
 class Samples:
-    """Every timed reading, per figure, side and round; reported as medians over both rounds, and
-    the ratio in each round alone: the two rounds run in fresh processes started in opposite
+    """Every timed reading, per figure, side and round; reported as medians over all rounds, and
+    the ratio in each round alone: the rounds run in fresh processes started in alternating
     orders, so their spread is what a run cannot tell from noise (process to process, the same
     code differs by a few percent: a bootstrap over pooled readings would not see that)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rounds: int = ROUNDS) -> None:
+        self.rounds = rounds
         self.readings: dict[tuple[str, str], list[list[float]]] = {}
         self.units: dict[str, str] = {}
         self.plain: dict[str, list[float]] = {}
         self.round = 0
 
     def add(self, figure: str, side: str, value: float, unit: str) -> None:
-        self.readings.setdefault((figure, side), [[] for _ in range(ROUNDS)])[self.round].append(value)
+        self.readings.setdefault((figure, side), [[] for _ in range(self.rounds)])[self.round].append(value)
         self.units[figure] = unit
 
     def add_plain(self, figure: str, value: float) -> None:
@@ -130,7 +132,7 @@ class Samples:
     def report(self, result: Comparison, ours: str, base: str) -> None:
         for figure, unit in self.units.items():
             plain = self.plain.get(figure)
-            empty = [[] for _ in range(ROUNDS)]
+            empty = [[] for _ in range(self.rounds)]
             mine, theirs = self.readings.get((figure, ours), empty), self.readings.get((figure, base), empty)
             by_round = tuple(median(m) / median(t) for m, t in zip(mine, theirs, strict=True) if m and t and median(t) > 0)
             result.add(figure, median([v for r in mine for v in r]), median([v for r in theirs for v in r]), unit,
@@ -225,5 +227,5 @@ def print_comparison(result: Comparison) -> None:
         by_round = " / ".join(f"{x:.2f}" for x in r.by_round) or "-"
         plain = f"{r.plain:.2f} {r.unit}" if r.plain is not None else "-"
         print(f"{r.name:<{width}}  {r.ours:>11.2f} {r.unit:<4}  {r.base:>11.2f} {r.unit:<4}  {ratio:>6}  {by_round:>11}  {plain:>14}")
-    print("(by round: the ratio in each round alone, fresh processes started in opposite orders; where the two")
+    print("(by round: the ratio in each round alone, fresh processes started in alternating orders; where the")
     print(" rounds disagree on which side is ahead, the run cannot tell the difference from noise)")
