@@ -71,17 +71,20 @@ def test_the_resident_set_does_not_grow_with_the_number_of_turns(
         before = memory_kb(shim.pid, "VmRSS")
         turns(TURNS)
         grown = (memory_kb(shim.pid, "VmRSS") - before) / 1024
-        collections = between_turns_collections(shim.port)
+        collections, frozen = collector_counts(shim.port)
+    assert frozen > 10_000, f"FrozenStartup froze {frozen} objects: this test did not exercise it"
     if ACTIVE:
         assert collections > TURNS // 20, f"BetweenTurns collected {collections} times: this test did not exercise it"
     assert grown < LIMIT_MIB, f"the resident set grew {grown:.1f} MiB over {TURNS} turns"
 
 
-def between_turns_collections(port: int) -> int:
-    """How many collections BetweenTurns made in the mitmdump on `port` (tests/fakes/between_turns_probe.py)."""
+def collector_counts(port: int) -> tuple[int, int]:
+    """How many collections BetweenTurns made in the mitmdump on `port`, and how many objects
+    FrozenStartup froze there (tests/fakes/between_turns_probe.py)."""
     with socket.create_connection(("127.0.0.1", port), timeout=TURN_TIMEOUT) as sock:
         sock.sendall(b"GET http://between-turns.probe/ HTTP/1.1\r\nhost: between-turns.probe\r\nconnection: close\r\n\r\n")
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
-    return int(answer.partition(b"\r\n\r\n")[2])
+    collections, frozen = answer.partition(b"\r\n\r\n")[2].split()
+    return int(collections), int(frozen)
