@@ -89,6 +89,7 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
                 for pacing, rate in (("paced", settings.rate), ("burst", 0)):
                     _long_streams(samples, sides, plain, plain_meter, settings, pacing, rate)
                     budget.check()
+                _collector(samples, sides)
         samples.report(result, ours_name, commit)
     return result
 
@@ -208,6 +209,15 @@ def _long_streams(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdu
             samples.add(f"mitmdump CPU per 1,000 deltas, {pacing}, {shape}", side.name, used * 1000 / n, "ms")
             samples.add(f"  of which the addon's stream hook, {pacing}, {shape}", side.name,
                         (side.shim.hook_ns() - hook_before) / 1e6 * 1000 / n, "ms")
+
+
+def _collector(samples: Samples, sides: tuple[Side, Side]) -> None:
+    """The garbage collector's pauses over the round (the same fetches on both sides): the
+    longest, which stalls every stream in flight, and all of them together."""
+    for side in sides:
+        total, longest = side.shim.gc_ms()
+        samples.add("longest garbage-collector pause, a round", side.name, longest, "ms")
+        samples.add("garbage-collector pauses in all, a round", side.name, total, "ms")
 
 
 def _whole(fetch: Fetch, n: int, who: str) -> Fetch:

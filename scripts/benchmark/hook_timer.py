@@ -1,11 +1,14 @@
-"""A probe addon: the time codex-shim spends in the response stream hooks it installs.
+"""A probe addon: the time codex-shim spends in the response stream hooks it installs, and the
+garbage collector's pauses in its mitmdump.
 
 Loaded with `-s` after addons/codex_shim.py. mitmproxy runs a hook through its addons in order
 (AddonManager.trigger_event walks the chain; ScriptLoader keeps the scripts in `-s` order), and
 the HTTP layer reads `flow.response.stream` only after every addon's `responseheaders` ran; so
 the callable seen here is the one the shim set, and wrapping it times every call mitmproxy makes.
-Depends on no name inside shim/. It writes "<ns> <calls>" to the file named by the
-`bench_hook_timer_out` option at the end of every flow; the bench reads the file between batches.
+Depends on no name inside shim/. It writes "<ns> <calls> <gc ns> <longest gc ns>" to the file
+named by the `bench_hook_timer_out` option at the end of every flow; the bench reads the file
+between batches. The collector's pauses are wall-clock time (a pause stalls every stream at once),
+from a `gc.callbacks` entry: every collection, whichever generation, once mitmproxy is running.
 
 thread_time_ns, the CPU clock of mitmproxy's event-loop thread, which runs the hook: a wall clock
 would also count the time the thread sat descheduled when other work shares the machine. Each
@@ -14,6 +17,7 @@ reading is a system call (~0.25 µs), small against the ~10 µs a delta costs in
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +30,26 @@ class HookTimer:
     def __init__(self) -> None:
         self.ns = 0
         self.calls = 0
+        self.gc_ns = 0
+        self.gc_longest_ns = 0
+        self._gc_started = 0
+
+    def running(self) -> None:
+        # From here on: start-up's own collections (FrozenStartup's, in the shim's `running`, just
+        # before this one) are not the turns'.
+        gc.callbacks.append(self._collecting)
+
+    def _collecting(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter_ns()
+            return
+        took = time.perf_counter_ns() - self._gc_started
+        self.gc_ns += took
+        self.gc_longest_ns = max(self.gc_longest_ns, took)
+
+    def done(self) -> None:
+        if self._collecting in gc.callbacks:
+            gc.callbacks.remove(self._collecting)
 
     def load(self, loader: Any) -> None:
         loader.add_option("bench_hook_timer_out", str, "", "File the stream-hook time is written to (bench only).")
@@ -50,7 +74,7 @@ class HookTimer:
 
     def response(self, flow: http.HTTPFlow) -> None:
         if ctx.options.bench_hook_timer_out:
-            Path(ctx.options.bench_hook_timer_out).write_text(f"{self.ns} {self.calls}")
+            Path(ctx.options.bench_hook_timer_out).write_text(f"{self.ns} {self.calls} {self.gc_ns} {self.gc_longest_ns}")
 
 
 addons = [HookTimer()]

@@ -90,8 +90,15 @@ class ShimMitmdump(_MeasuredMitmdump):
 
     def hook_ns(self) -> int:
         """CPU nanoseconds spent in the shim's stream hooks so far (the probe writes it after each flow)."""
+        return self._probe_reading(0)
+
+    def gc_ms(self) -> tuple[float, float]:
+        """Milliseconds the garbage collector has paused this mitmdump so far: in all, and the longest pause."""
+        return self._probe_reading(2) / 1e6, self._probe_reading(3) / 1e6
+
+    def _probe_reading(self, index: int) -> int:
         try:
-            return int(self.hook_timer_out.read_text().split()[0])
+            return int(self.hook_timer_out.read_text().split()[index])
         except (OSError, ValueError, IndexError):
             return 0
 
