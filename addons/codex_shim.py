@@ -20,7 +20,6 @@ from shim.addons.bundle import Bundle
 from shim.addons.catalog import Catalog
 from shim.addons.content_views import ContentViews
 from shim.addons.fallbacks import Fallbacks
-from shim.addons.frozen_startup import FrozenStartup
 from shim.addons.idle_cutter import IdleCutter
 from shim.addons.listen_guard import ListenGuard
 from shim.addons.model_profiles import ModelProfiles
@@ -52,7 +51,6 @@ addons = [Bundle([
     Spend(),
     sides,
     ContentViews(),
-    BetweenTurns(),  # collects once no request is in flight (shim/addons/between_turns.py)
-    FrozenStartup(),  # once the others are up: keeps what start-up built out of full collections (shim/addons/frozen_startup.py)
+    BetweenTurns(),  # the collector's work where no turn waits on it (shim/addons/between_turns.py)
     Banner(shim),  # last: prints the start-up banner once every other addon is up
 ])]

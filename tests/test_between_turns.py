@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -108,3 +109,106 @@ def test_nothing_is_collected_below_half_nor_with_the_collector_off() -> None:
         run_turns(BetweenTurns(), collected)
         assert collected == []
         del held
+
+
+# -- start-up frozen out of full collections --------------------------------------------------
+
+FREEZE_AFTER = 0.01  # seconds, for these tests
+
+
+@pytest.fixture
+def quick_freeze(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A process that has not reloaded the addon yet, FREEZE_AFTER shortened; the test process
+    left as found: nothing frozen, the collector on."""
+    monkeypatch.setattr("shim.addons.between_turns.FREEZE_AFTER", FREEZE_AFTER)
+    monkeypatch.setattr("shim.addons.between_turns._reloaded", False)
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def started(addon: BetweenTurns, *, in_flight: list[Any] | None = None, end_after: float | None = None, wait: float = FREEZE_AFTER * 5) -> None:
+    """`running`, with the flows of `in_flight` open (ended after `end_after` seconds); then `wait` seconds."""
+    async def run() -> None:
+        for flow in in_flight or ():
+            addon.requestheaders(flow)
+        addon.running()
+        if end_after is not None:
+            await asyncio.sleep(end_after)
+            for flow in in_flight or ():
+                addon.response(flow)
+        await asyncio.sleep(wait)
+
+    asyncio.run(run())
+
+
+def test_start_up_is_frozen_once_running_and_let_go_when_the_script_unloads(quick_freeze: None) -> None:
+    addon = BetweenTurns()
+    addon.running()
+    assert addon.frozen > 10_000 and gc.get_freeze_count() > 10_000  # this process's modules, at least
+    addon.done()
+    assert gc.get_freeze_count() == 0 and addon.frozen == 0
+
+
+def test_after_a_reload_later_and_not_while_a_request_is_in_flight(quick_freeze: None) -> None:
+    BetweenTurns().done()  # an earlier copy, unloaded
+    addon = BetweenTurns()
+    started(addon, in_flight=[tflow.tflow()], wait=FREEZE_AFTER * 3)
+    assert gc.get_freeze_count() == 0 and addon.frozen == 0
+    flow = tflow.tflow(resp=True)
+    started(BetweenTurns(), in_flight=[flow], end_after=FREEZE_AFTER * 2.5, wait=FREEZE_AFTER * 3)
+    assert gc.get_freeze_count() > 10_000  # tried again once the request was over
+
+
+def test_garbage_start_up_left_is_collected_not_frozen(quick_freeze: None) -> None:
+    class Node:
+        other: object = None
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only a collection frees it
+    gone = weakref.ref(a)
+    del a, b
+    addon = BetweenTurns()
+    started(addon)
+    assert addon.frozen and gone() is None  # freed before the freeze, not kept for the life of the process
+
+
+def test_a_second_running_or_a_reload_freezes_once(quick_freeze: None) -> None:
+    old = BetweenTurns()
+    started(old)
+    frozen = old.frozen
+    started(old)  # `running` again on the same copy: nothing more is frozen
+    assert old.frozen == frozen and gc.get_freeze_count() <= frozen
+    old.done()  # a reload: the old copy goes first, and what it froze can be collected again
+    assert gc.get_freeze_count() == 0
+
+    async def reloaded(new: BetweenTurns) -> None:
+        new.running()
+        assert gc.get_freeze_count() == 0  # not yet: the old copy's cancelled tasks have not run
+        await asyncio.sleep(FREEZE_AFTER * 5)
+
+    new = BetweenTurns()
+    asyncio.run(reloaded(new))
+    assert new.frozen > 10_000 and gc.get_freeze_count() > 10_000
+
+
+def test_nothing_is_frozen_with_the_collector_off(quick_freeze: None) -> None:
+    gc.disable()
+    addon = BetweenTurns()
+    started(addon)
+    assert gc.get_freeze_count() == 0 and not gc.isenabled()
+    addon.done()
+
+
+def test_an_unloaded_copy_freezes_nothing_later_even_if_running_came_twice(quick_freeze: None) -> None:
+    BetweenTurns().done()  # a reload: this copy waits before freezing
+
+    async def unloaded_while_waiting(addon: BetweenTurns) -> None:
+        addon.running()
+        addon.running()
+        addon.done()
+        await asyncio.sleep(FREEZE_AFTER * 5)
+
+    asyncio.run(unloaded_while_waiting(BetweenTurns()))
+    assert gc.get_freeze_count() == 0

@@ -8,8 +8,19 @@ flows kept their objects until a collection, 0.27). This collects the youngest g
 half full once no request has been in flight for QUIET seconds: by then the finished flow and its
 connection are garbage themselves. Collecting sooner (right after the response hook, while the
 flow was alive) moved every turn's objects into the older generations, which only a full
-collection empties: +11 KB a turn (tests/test_e2e_memory_per_turn.py). A user who turned the
-collector off (`gc.disable()` or a threshold of 0) keeps it off.
+collection empties: +11 KB a turn (tests/test_e2e_memory_per_turn.py).
+
+And what start-up built is kept out of full collections. Python's full collection walks every
+object that has survived two younger ones: in a mitmdump with codex-shim ~95,000 before the first
+turn (modules, classes, pydantic schemas, option tables), living as long as the process; each
+full collection took 35-39 ms, every stream in flight stalled while it ran. Once mitmproxy is
+running, this collects what start-up left behind and freezes the rest (`gc.freeze`: moved where
+no collection looks): full collections then walk only what came after. A frozen object that
+becomes garbage in a reference cycle is never collected, so `done` unfreezes, and a reloaded copy
+(mitmproxy reloads the script when it changes) freezes afresh only FREEZE_AFTER seconds later and
+at a moment no request is in flight: the old copy's cancelled tasks hold it until they have run,
+and a flow in flight would be frozen with them. A user who turned the collector off
+(`gc.disable()` or a threshold of 0) keeps it off.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ import weakref
 from mitmproxy import http
 
 QUIET = 0.001  # seconds with no request in flight before collecting
+FREEZE_AFTER = 1.0  # seconds after a reload before freezing, and between tries while requests are in flight
+_reloaded = False  # a copy of this addon has been unloaded in this process (the `shim` package outlives reloads)
 ACTIVE = sys.version_info < (3, 14)
 """Measured on CPython 3.12's collector; 3.14's incremental one counts its generations otherwise."""
 
@@ -30,7 +43,28 @@ class BetweenTurns:
     def __init__(self) -> None:
         self._in_flight: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
         self._timer: asyncio.TimerHandle | None = None
+        self._freeze_timer: asyncio.TimerHandle | None = None
         self.collections = 0  # made so far (tests/fakes/between_turns_probe.py reads it)
+        self.frozen = 0  # objects frozen after start-up (the same)
+
+    def running(self) -> None:
+        if self.frozen or self._freeze_timer is not None or not _collecting():
+            return
+        if _reloaded:
+            self._freeze_timer = asyncio.get_running_loop().call_later(FREEZE_AFTER, self.freeze_when_quiet)
+        else:
+            self.freeze_when_quiet()  # start-up: nothing has been in flight yet
+
+    def done(self) -> None:
+        global _reloaded
+        _reloaded = True
+        for timer in (self._timer, self._freeze_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._freeze_timer = None
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = 0
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         self._in_flight.add(flow)
@@ -61,6 +95,18 @@ class BetweenTurns:
         if count[0] > threshold[0] // 2 and count[1] <= threshold[1]:
             gc.collect(0)
             self.collections += 1
+
+
+    def freeze_when_quiet(self) -> None:
+        self._freeze_timer = None
+        if self.frozen or not _collecting():
+            return
+        if self._in_flight:
+            self._freeze_timer = asyncio.get_running_loop().call_later(FREEZE_AFTER, self.freeze_when_quiet)
+            return
+        gc.collect()
+        gc.freeze()
+        self.frozen = gc.get_freeze_count()
 
 
 def _collecting() -> bool:
