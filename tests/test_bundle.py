@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mitmproxy import command, hooks
 from mitmproxy.addonmanager import traverse
+from mitmproxy.exceptions import AddonHalt, OptionsError
 from mitmproxy.test import taddons
 
 from shim.addons.bundle import Bundle
@@ -102,3 +103,46 @@ def test_two_methods_under_one_command_path_are_refused() -> None:
 
     with pytest.raises(ValueError, match="test.bundle.hello"):
         Bundle([AsyncRecorder("a", []), Other()])
+
+
+class Fails(Recorder):
+    def done(self) -> None:
+        self.calls.append(f"{self.label}.done")
+        raise RuntimeError("boom")
+
+    async def request(self, flow: Any) -> None:
+        self.calls.append(f"{self.label}.request")
+        raise RuntimeError("boom")
+
+
+class Halts(Recorder):
+    def done(self) -> None:
+        self.calls.append(f"{self.label}.done")
+        raise AddonHalt
+
+
+class Lets(Recorder):
+    def done(self) -> None:
+        self.calls.append(f"{self.label}.done")
+
+
+def test_a_part_that_raises_is_logged_and_the_next_still_runs_as_mitmproxy_runs_addons(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+    bundle = Bundle([Fails("a", calls), Lets("b", calls), Halts("c", calls), Lets("d", calls)])
+    with caplog.at_level("ERROR"):
+        with pytest.raises(AddonHalt):
+            bundle.done()  # sync: mitmproxy's own trigger stops the chain at AddonHalt
+        asyncio.run(bundle.request(None))
+    assert calls == ["a.done", "b.done", "c.done", "a.request", "b.request", "c.request", "d.request"]
+    assert [r.getMessage() for r in caplog.records] == ["Addon error: boom", "Addon error: boom"]
+
+
+def test_an_options_error_still_fails_the_option_change() -> None:
+    class Refuses(Recorder):
+        def configure(self, updated: set[str]) -> None:
+            raise OptionsError("no")
+
+    calls: list[str] = []
+    with pytest.raises(OptionsError):
+        Bundle([Refuses("a", calls), Recorder("b", calls)]).configure(set())
+    assert calls == []

@@ -13,6 +13,7 @@ from the bundle as mitmproxy would from each of them.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,10 +25,12 @@ import mitmproxy.proxy.layer  # noqa: F401 - next_layer
 import mitmproxy.proxy.layers  # noqa: F401 - http, websocket, tcp, udp, tls, dns, quic
 import mitmproxy.proxy.server_hooks  # noqa: F401 - client_connected, server_connect, ...
 from mitmproxy import hooks
+from mitmproxy.exceptions import AddonHalt, OptionsError
 
 from .. import policy  # noqa: F401 - codex_shim_turn, codex_shim_outcome
 
 Hook = Callable[..., Any]
+log = logging.getLogger("codex_shim")
 
 
 class Bundle:
@@ -57,19 +60,35 @@ class Bundle:
 def in_order(handlers: list[Hook]) -> Hook:
     """One hook calling `handlers` in turn. Async if any of them is, awaiting each before the next
     (as mitmproxy's invoke_addon does); plain otherwise, so sync-only events (load, configure, an
-    addon's `trigger`) can still call it."""
+    addon's `trigger`) can still call it. Each runs as mitmproxy runs an addon's hook
+    (addonmanager.safecall): one that raises is logged and the next still runs (a `done` that
+    fails must not keep the others from letting go of what they hold); AddonHalt stops the rest,
+    an OptionsError fails the option change. A try statement rather than safecall itself: that is
+    a generator-based context manager, ~1 µs a handler, and these run on every turn's way to its
+    first delta."""
     if any(inspect.iscoroutinefunction(handler) for handler in handlers):
         async def each_awaited(*args: Any) -> None:
             for handler in handlers:
-                result = handler(*args)
-                if inspect.isawaitable(result):
-                    await result
+                try:
+                    result = handler(*args)
+                    if inspect.isawaitable(result):
+                        await result
+                except (AddonHalt, OptionsError):
+                    raise
+                except Exception as exc:
+                    log.error(f"Addon error: {exc}", exc_info=True)
 
         return each_awaited
 
     def each(*args: Any) -> None:
         for handler in handlers:
-            result = handler(*args)
+            try:
+                result = handler(*args)
+            except (AddonHalt, OptionsError):
+                raise
+            except Exception as exc:
+                log.error(f"Addon error: {exc}", exc_info=True)
+                continue
             if result is not None:  # an awaitable mitmproxy would have awaited: say so, never drop it silently
                 if inspect.iscoroutine(result):
                     result.close()
