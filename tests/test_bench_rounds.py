@@ -48,3 +48,18 @@ def test_rounds_are_even_and_only_for_against(args: list[str], monkeypatch: pyte
         benchmark_main()
     assert exit_.value.code == 2
     assert "--rounds goes with --against" in capsys.readouterr().err
+
+
+def test_an_even_number_of_rounds_reaches_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+
+    def compare(settings: object, workdir: object, ref: str, ours: str, rounds: int) -> Comparison:
+        asked.append(rounds)
+        return Comparison(ours, ref)
+
+    monkeypatch.setattr("scripts.benchmark.__main__.compare", compare)
+    monkeypatch.setattr("scripts.benchmark.__main__.print_comparison", lambda result: None)
+    for args, rounds in ((["--against", "HEAD"], 2), (["--against", "HEAD", "--rounds", "4"], 4)):
+        monkeypatch.setattr(sys, "argv", ["scripts/bench", *args])
+        assert benchmark_main() == 0
+        assert asked.pop() == rounds

@@ -212,11 +212,12 @@ def _long_streams(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdu
 
 
 def _collector(samples: Samples, sides: tuple[Side, Side]) -> None:
-    """The garbage collector's pauses over the round (the same fetches on both sides): the
-    longest, which stalls every stream in flight, and all of them together."""
+    """The garbage collector's pauses over the round (the same fetches on both sides): the longest
+    full collection, which stalls every stream in flight, and all collections together."""
     for side in sides:
         total, longest = side.shim.gc_ms()
-        samples.add("longest garbage-collector pause, a round", side.name, longest, "ms")
+        if longest:  # a round without a full collection has no reading of it
+            samples.add("longest full garbage collection, a round", side.name, longest, "ms")
         samples.add("garbage-collector pauses in all, a round", side.name, total, "ms")
 
 

@@ -90,17 +90,21 @@ class ShimMitmdump(_MeasuredMitmdump):
 
     def hook_ns(self) -> int:
         """CPU nanoseconds spent in the shim's stream hooks so far (the probe writes it after each flow)."""
-        return self._probe_reading(0)
+        return self._probe_readings()[0]
 
     def gc_ms(self) -> tuple[float, float]:
-        """Milliseconds the garbage collector has paused this mitmdump so far: in all, and the longest pause."""
-        return self._probe_reading(2) / 1e6, self._probe_reading(3) / 1e6
+        """Milliseconds the garbage collector has paused this mitmdump so far: all collections
+        together, and the longest full collection (0: none yet)."""
+        readings = self._probe_readings()
+        return readings[2] / 1e6, readings[3] / 1e6
 
-    def _probe_reading(self, index: int) -> int:
+    def _probe_readings(self) -> list[int]:
+        """The probe's figures, all from one writing (0s before the first flow ended)."""
         try:
-            return int(self.hook_timer_out.read_text().split()[index])
-        except (OSError, ValueError, IndexError):
-            return 0
+            text = self.hook_timer_out.read_text()
+        except FileNotFoundError:
+            return [0, 0, 0, 0]
+        return [int(field) for field in text.split()]
 
 
 class PlainMitmdump(_MeasuredMitmdump):

@@ -206,4 +206,5 @@ def passthrough(b: Bench) -> None:
                   f"CPU ratio {shim_cpu / plain_cpu:.2f}" if plain_cpu else "")
     b.figures.add("mitmdump peak RSS (VmHWM), end of run", f"{memory_kb(b.shim.pid, 'VmHWM') / 1024:.1f} MiB", "-", None)
     gc_total, gc_longest = b.shim.gc_ms()
-    b.figures.add("longest garbage-collector pause, whole run", f"{gc_longest:.1f} ms", "-", None, f"{gc_total:.0f} ms of pauses in all")
+    b.figures.add("longest full garbage collection, whole run", f"{gc_longest:.1f} ms" if gc_longest else "none", "-", None,
+                  f"{gc_total:.0f} ms of collector pauses in all")
