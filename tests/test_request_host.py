@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from mitmproxy import http
 
-from shim.state import Shim, request_host
+from shim.state import Shim, _authority_host, request_host
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    _authority_host.cache_clear()
 
 
 def _request(url: str, headers: dict[str, str], http_version: str = "HTTP/1.1") -> http.Request:
@@ -34,6 +39,14 @@ def test_is_pretty_host_lowercased(url: str, headers: dict[str, str], http_versi
     request = _request(url, headers, http_version)
     for _ in range(2):  # the second answer comes from the cache
         assert request_host(request) == request.pretty_host.lower()
+
+
+def test_the_cache_is_of_the_header_alone() -> None:
+    """Two requests with the same Host header and different hosts of their own: the header names both."""
+    first = _request("https://10.0.0.1/v1/responses", {"host": "api.openai.com"})
+    second = _request("https://10.0.0.2:8443/v1/responses", {"host": "api.openai.com"})
+    assert request_host(first) == request_host(second) == second.pretty_host == "api.openai.com"
+    assert request_host(_request("https://10.0.0.3/v1/responses", {})) == "10.0.0.3"
 
 
 def test_http2_authority_wins_over_a_host_header() -> None:
