@@ -36,8 +36,13 @@ class Shim:
 
     def is_our_host(self, request: http.Request) -> bool:
         """Is the request for one of the hosts we route (host, or host:port)?"""
-        host = request_host(request)
-        return host in self.hosts or f"{host}:{request.port}" in self.hosts
+        return is_for(request, self.hosts)
+
+
+def is_for(request: http.Request, hosts: frozenset[str]) -> bool:
+    """Is the request for one of `hosts`, named as host or as host:port?"""
+    host = request_host(request)
+    return host in hosts or f"{host}:{request.port}" in hosts
 
 
 def request_host(request: http.Request) -> str:

@@ -96,7 +96,6 @@ class BetweenTurns:
             gc.collect(0)
             self.collections += 1
 
-
     def freeze_when_quiet(self) -> None:
         self._freeze_timer = None
         if self.frozen or not _collecting():

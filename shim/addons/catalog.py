@@ -35,6 +35,7 @@ from ..catalog import body_etag, decode_models, is_catalog_path, merge_catalog, 
 from ..config import ModelRoute
 from ..exchange import METADATA_KEY
 from ..profiles import Profiles
+from ..state import is_for
 
 log = logging.getLogger("codex_shim.catalog")
 
@@ -94,9 +95,7 @@ class Catalog:
     def _is_catalog(self, req: http.Request) -> bool:
         if req.method != "GET" or not is_catalog_path(req.path):  # the cheap tests first: every Responses call is asked
             return False
-        host = req.pretty_host.lower()
-        hosts = CATALOG_HOSTS | self.shim.hosts
-        return host in hosts or f"{host}:{req.port}" in hosts
+        return is_for(req, CATALOG_HOSTS | self.shim.hosts)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Runs before map_remote's `request` hook: the host is still the one Codex asked for.

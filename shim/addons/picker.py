@@ -20,6 +20,7 @@ from mitmproxy import ctx, http
 
 from ..config import ModelRoute
 from ..exchange import METADATA_KEY
+from ..state import request_host
 from ..statsig import INITIALIZE_HOSTS, Rewrite, Unchanged, is_bootstrap_path, is_initialize_path, rewrite_bootstrap, rewrite_initialize
 
 log = logging.getLogger("codex_shim.picker")
@@ -66,7 +67,7 @@ class DesktopPicker:
         initialize, bootstrap = is_initialize_path(path), is_bootstrap_path(path)
         if not (initialize or bootstrap):
             return
-        host = req.pretty_host.lower()
+        host = request_host(req)
         if initialize and host in INITIALIZE_HOSTS:
             self._calls[flow.id] = "initialize"
         elif bootstrap and (host in BOOTSTRAP_HOSTS or host in self.shim.hosts):
