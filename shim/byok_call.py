@@ -7,7 +7,6 @@ flow sent now as a mitmproxy client replay. The Router's hooks translate every s
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 from mitmproxy import connection, http
 from mitmproxy.net.http import url
 
-from . import messages
+from . import jsonio, messages
 from .config import ModelRoute
 from .exchange import METADATA_KEY, ByokExchange, open_exchange
 from .outlets import Outlet
@@ -77,9 +76,9 @@ def _target(upstream_url: str) -> tuple[bytes, str, int, bytes, bytes]:
 def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     """Rewrite `flow`'s request into the provider's: nothing of Codex's (auth, cookies, ids) survives."""
     upstream = exchange.upstream
-    # Serialise first: nothing that can fail comes after the key is on the flow. ASCII-escaped,
-    # so any string (a lone surrogate too) makes valid JSON.
-    content = json.dumps(upstream.body).encode()
+    # Serialise first: nothing that can fail comes after the key is on the flow. Any string (a lone
+    # surrogate too) makes valid JSON (shim/jsonio.py).
+    content = jsonio.dumps(upstream.body)
     # A new request, not Codex's rewritten: mitmproxy's connection to Codex holds the original and
     # reads its headers (a `connection: close`) when the answer is done (the twin of the Router's
     # new response). Built whole, with the upstream URL parsed once per route (a turn's first delta waits on this).

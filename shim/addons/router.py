@@ -23,7 +23,7 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import traverse
 from mitmproxy.exceptions import AddonHalt
 
-from .. import messages, native_history
+from .. import jsonio, messages, native_history
 from ..answers import error_response, failed_stream
 from ..byok_call import new_call_flow, start_byok_call
 from ..config import RouteTable
@@ -212,7 +212,7 @@ class Router:
             return
         legacy = is_legacy_compact(req.path)
         try:
-            body = json.loads(req.get_content(strict=True) or b"")
+            body = jsonio.loads(req.get_content(strict=True) or b"")
         except (ValueError, json.JSONDecodeError) as exc:
             if self.shim.routes.get(turn_model(req.headers) or ""):
                 self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", False)

