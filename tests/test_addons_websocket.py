@@ -4,8 +4,10 @@ opened for a native model. (Serving a BYOK turn on a live socket: test_e2e_webso
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import pytest
 from mitmproxy import http, websocket
 from mitmproxy.proxy import layers
 from mitmproxy.test import tflow
@@ -120,3 +122,15 @@ def test_a_socket_turn_routed_to_an_unknown_slug_is_refused_not_sent(tmp_path: P
         flow = native_socket(chain, tmp_path)
         frame = send(chain, flow, {"type": "response.create", "model": "gpt-5.5", "input": "hi"})
     assert frame.dropped
+
+
+def test_a_frame_that_is_not_json_or_not_utf8_passes_untouched(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with addon_chain(tmp_path) as chain, caplog.at_level(logging.ERROR):
+        flow = native_socket(chain, tmp_path)
+        assert flow.websocket is not None
+        for content in (b'{"type": "response.create", "model": "gpt-5.5", "input": "\xff"}', b'"response.create" {'):
+            frame = websocket.WebSocketMessage(1, True, content)  # Opcode.TEXT, from client
+            flow.websocket.messages.append(frame)
+            chain.run(layers.websocket.WebsocketMessageHook(flow))  # type: ignore[attr-defined]
+            assert not frame.dropped and frame.content == content
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no addon error on the way

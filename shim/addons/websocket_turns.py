@@ -29,7 +29,7 @@ from typing import Any
 from mitmproxy import ctx, http
 from mitmproxy.addons.clientplayback import ReplayHandler
 
-from .. import native_history
+from .. import jsonio, native_history
 from ..byok_call import new_call_flow, start_byok_call
 from ..config import ModelRoute
 from ..errors import RequestError, ShimError, needs_stored_state
@@ -141,8 +141,8 @@ class WebSocketTurns:
         if socket is None:
             return
         try:
-            data = json.loads(content)
-        except json.JSONDecodeError:
+            data = jsonio.loads(content)
+        except ValueError:  # not JSON, or not UTF-8: not a turn of ours
             return
         if not isinstance(data, dict):
             return
