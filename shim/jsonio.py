@@ -4,10 +4,10 @@ Codex resends the whole conversation on every BYOK turn (our answers carry no id
 a long session's request runs to megabytes, and each turn parses one and writes its translation
 upstream before the provider can start. pydantic-core (installed with pydantic) does both in
 Rust. Measured on Codex 0.171's own 45 KB request: parsing 0.18 -> 0.15 ms, writing 0.135 ->
-0.044 ms; on a 3.2 MB one, 8.2 -> 5.9 ms and 10.7 -> 3.8 ms. Whatever it refuses goes to json,
-which reads what pydantic-core does not (a lone surrogate's escape, nesting deeper than 200, a
-UTF-8 BOM), writes what UTF-8 cannot carry (a lone surrogate, ASCII-escaped), and words the
-error a malformed body gets, as before.
+0.044 ms; on a 3.2 MB one, 8.2 -> 5.9 ms and 10.7 -> 3.8 ms. Whatever it refuses goes to json:
+it reads what pydantic-core does not (a lone surrogate's escape, nesting deeper than 200, a UTF-8
+BOM, UTF-16), writes what pydantic-core does not (a lone surrogate, ASCII-escaped; nesting deeper
+than ~255) and words the error a malformed body gets, as before.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """`value` as compact UTF-8 JSON (what json.loads reads back as `value`)."""
+    """`value`, JSON-shaped (str keys; lists, str, int, float, bool, None: what the providers build
+    from a parsed request), as UTF-8 JSON that json.loads reads back as `value`. Other shapes are
+    not refused as json.dumps would refuse them: pydantic-core writes a set as a list, a None key
+    as "None"."""
     try:
         return pydantic_core.to_json(value)
-    except ValueError:  # a lone surrogate: json escapes it
+    except ValueError:  # a lone surrogate, nesting deeper than ~255, a cycle: json writes it, or raises as before
         return json.dumps(value).encode()

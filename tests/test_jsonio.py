@@ -49,12 +49,25 @@ def test_refuses_what_json_refuses_with_its_error(data: bytes) -> None:
         assert same(jsonio.loads(data), expected)
 
 
+def strictly(written: bytes) -> Any:
+    """What an upstream's parser reads: UTF-8 and nothing else (json.loads of bytes would also take
+    UTF-16, UTF-32 and a BOM)."""
+    assert isinstance(written, bytes)
+    return json.loads(written.decode("utf-8"))
+
+
 @FUZZ
 @given(VALUES)
 def test_writes_json_that_reads_back_as_the_value(value: Any) -> None:
-    written = jsonio.dumps(value)
-    assert isinstance(written, bytes)
-    assert same(json.loads(written), value)
+    assert same(strictly(jsonio.dumps(value)), value)
+
+
+def test_writes_what_pydantic_core_alone_would_not() -> None:
+    deep: Any = []
+    for _ in range(300):  # deeper than pydantic-core writes
+        deep = [deep]
+    assert same(strictly(jsonio.dumps(deep)), deep)
+    assert strictly(jsonio.dumps({"a": "\ud800 é"})) == {"a": "\ud800 é"}
 
 
 @pytest.mark.parametrize(
@@ -80,4 +93,4 @@ def test_codex_request_round_trips() -> None:
     raw = CODEX_REQUEST.read_bytes()
     body = jsonio.loads(raw)
     assert same(body, json.loads(raw))
-    assert same(json.loads(jsonio.dumps(body)), body)
+    assert same(strictly(jsonio.dumps(body)), body)
