@@ -213,7 +213,7 @@ class Router:
         legacy = is_legacy_compact(req.path)
         try:
             body = jsonio.loads(req.get_content(strict=True) or b"")
-        except (ValueError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # (json's JSONDecodeError, and UnicodeDecodeError, are ValueErrors)
             if self.shim.routes.get(turn_model(req.headers) or ""):
                 self._refuse(flow, ShimError(400, "invalid_request_error", f"codex-shim: request body is not valid JSON: {exc}"), "", False)
             return  # not ours to judge: pass through
@@ -255,7 +255,7 @@ class Router:
         flow.metadata[METADATA_KEY] = {"route": "passthrough", "model": model, **notes}
         if isinstance(body, dict) and (notes.get("policy_changed_request") or native_history.carries_ours(flow.request.content or b"")):
             flow.request.headers.pop("content-encoding", None)
-            flow.request.content = json.dumps(native_history.scrub(body)).encode()
+            flow.request.content = jsonio.dumps(native_history.scrub(body))
             flow.metadata[METADATA_KEY]["scrubbed"] = "BYOK reasoning/compaction items made OpenAI-safe"
         self.shim.exchanges.open(flow, exchange)
 

@@ -163,7 +163,7 @@ class WebSocketTurns:
         route = self.shim.routes.get(turn.use) if turn.use else None
         if route is None:
             if notes.get("policy_changed_request") or native_history.carries_ours(content):
-                message.content = json.dumps(native_history.scrub(data)).encode()  # else: byte for byte
+                message.content = jsonio.dumps(native_history.scrub(data))  # else: byte for byte
             return
         message.drop()
         flow.comment = f"codex-shim: BYOK turns for {route.model} answered on this socket"
