@@ -1,13 +1,16 @@
-"""scripts/benchmark --against: medians over both rounds, and each round's own ratio (the run's noise)."""
+"""scripts/benchmark --against: medians over both rounds, each round's own ratio (the run's noise),
+and in how many rounds ours read lower; and one real comparison of the first delta alone."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from scripts.benchmark.__main__ import main as benchmark_main
-from scripts.benchmark.compare import Comparison, Samples
+from scripts.benchmark.compare import Comparison, Row, Samples, compare
+from scripts.benchmark.settings import Settings
 
 
 def test_each_round_gets_its_own_ratio_and_the_figure_pools_both() -> None:
@@ -39,6 +42,12 @@ def test_more_rounds_each_get_a_ratio_and_pool_into_the_figure() -> None:
     (delta,) = result.rows
     assert [round(r, 2) for r in delta.by_round] == [1.0, 0.8, 1.33, 1.0]
     assert (delta.ours, delta.base) == (2.5, 2.75)  # medians of the four readings a side
+    assert delta.lower_in == "1/4"  # a tie is not lower
+
+
+def test_lower_in_counts_the_rounds_ours_read_lower() -> None:
+    assert Row("x", 1.0, 1.0, None, "ms", (0.9, 1.1, 0.99, 1.2)).lower_in == "2/4"
+    assert Row("x", 1.0, 1.0, None, "ms", ()).lower_in == "-"
 
 
 @pytest.mark.parametrize("args", [["--rounds", "3", "--against", "HEAD"], ["--rounds", "0", "--against", "HEAD"], ["--rounds", "4"]])
@@ -51,15 +60,43 @@ def test_rounds_are_even_and_only_for_against(args: list[str], monkeypatch: pyte
 
 
 def test_an_even_number_of_rounds_reaches_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[int] = []
 
-    def compare(settings: object, workdir: object, ref: str, ours: str, rounds: int) -> Comparison:
-        asked.append(rounds)
+    asked: list[tuple[int, bool]] = []
+
+    def compare(settings: object, workdir: object, ref: str, ours: str, rounds: int, first_delta_only: bool) -> Comparison:
+        asked.append((rounds, first_delta_only))
         return Comparison(ours, ref)
 
     monkeypatch.setattr("scripts.benchmark.__main__.compare", compare)
     monkeypatch.setattr("scripts.benchmark.__main__.print_comparison", lambda result: None)
-    for args, rounds in ((["--against", "HEAD"], 2), (["--against", "HEAD", "--rounds", "4"], 4)):
+    for args, rounds, only in ((["--against", "HEAD"], 2, False), (["--against", "HEAD", "--rounds", "4"], 4, False),
+                               (["--against", "HEAD", "--rounds", "16", "--first-delta-only"], 16, True)):
         monkeypatch.setattr(sys, "argv", ["scripts/bench", *args])
         assert benchmark_main() == 0
-        assert asked.pop() == rounds
+        assert asked.pop() == (rounds, only)
+
+
+def test_first_delta_only_goes_with_against(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["scripts/bench", "--first-delta-only"])
+    with pytest.raises(SystemExit) as exit_:
+        benchmark_main()
+    assert exit_.value.code == 2
+    assert "--first-delta-only goes with --against" in capsys.readouterr().err
+
+
+TINY = Settings(deltas=50, rate=0, reps=1, ttfd_reps=4, streams=3, stream_deltas=20, stream_rate=400, long_factor=1, time_limit=60)
+
+
+@pytest.mark.e2e
+def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_streams(tmp_path: Path) -> None:
+    """A real --against HEAD run, tiny: the worktree's addon and this checkout's in their own
+    mitmdumps behind the fake upstream, two rounds; every first-delta figure has both columns and
+    a ratio per round, and no CPU figure was taken."""
+    result = compare(TINY, tmp_path, "HEAD", "this", rounds=2, first_delta_only=True)
+    names = [row.name for row in result.rows]
+    assert names[0] == "peak RSS, 3 concurrent streams (all whole)"
+    first_delta = [row for row in result.rows if row.name.startswith("first-delta overhead")]
+    assert len(first_delta) == 6  # three shapes, trimmed and Codex-sized
+    for row in first_delta:
+        assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
+    assert not [name for name in names if "CPU" in name or "garbage" in name]
