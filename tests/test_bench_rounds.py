@@ -11,6 +11,7 @@ import pytest
 from scripts.benchmark.__main__ import main as benchmark_main
 from scripts.benchmark.compare import Comparison, Row, Samples, compare
 from scripts.benchmark.settings import Settings
+from scripts.benchmark.worktree import git
 
 
 def test_each_round_gets_its_own_ratio_and_the_figure_pools_both() -> None:
@@ -91,8 +92,11 @@ TINY = Settings(deltas=50, rate=0, reps=1, ttfd_reps=4, streams=3, stream_deltas
 def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_streams(tmp_path: Path) -> None:
     """A real --against HEAD run, tiny: the worktree's addon and this checkout's in their own
     mitmdumps behind the fake upstream, two rounds; every first-delta figure has both columns and
-    a ratio per round, and no CPU figure was taken."""
-    result = compare(TINY, tmp_path, "HEAD", "this", rounds=2, first_delta_only=True)
+    a ratio per round, and no CPU figure was taken. Named as `scripts/bench --against HEAD` names
+    them on a clean checkout (both the same commit), the two columns stay apart."""
+    head = git("rev-parse", "--short", "HEAD^{commit}")
+    result = compare(TINY, tmp_path, "HEAD", head, rounds=2, first_delta_only=True)
+    assert (result.ours, result.base) == ("this checkout", head)
     names = [row.name for row in result.rows]
     assert names[0] == "peak RSS, 3 concurrent streams (all whole)"
     first_delta = [row for row in result.rows if row.name.startswith("first-delta overhead")]

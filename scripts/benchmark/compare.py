@@ -78,6 +78,8 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
     budget = Budget(settings.time_limit * 1.25 * rounds)
     with ExitStack() as stack:
         root, commit = stack.enter_context(checked_out(ref))
+        if ours_name == commit:  # --against HEAD on a clean checkout: one name would pool both sides' readings
+            ours_name = "this checkout"
         upstream = stack.enter_context(FakeUpstream())
         plain = stack.enter_context(PlainMitmdump(workdir / "plain"))
         result = Comparison(ours_name, commit)
