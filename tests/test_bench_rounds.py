@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from scripts.benchmark.__main__ import main as benchmark_main
 from scripts.benchmark.compare import Comparison, Row, Samples, compare
+from scripts.benchmark.proxies import LEGS_AFTER, LEGS_BEFORE, ShimMitmdump
 from scripts.benchmark.settings import Settings
 from scripts.benchmark.worktree import git
+from tests.harness import ROOT
 
 
 def test_each_round_gets_its_own_ratio_and_the_figure_pools_both() -> None:
@@ -64,25 +67,39 @@ def test_an_even_number_of_rounds_reaches_the_comparison(monkeypatch: pytest.Mon
 
     asked: list[tuple[int, bool]] = []
 
-    def compare(settings: object, workdir: object, ref: str, ours: str, rounds: int, first_delta_only: bool) -> Comparison:
-        asked.append((rounds, first_delta_only))
+    def compare(settings: object, workdir: object, ref: str, ours: str, rounds: int, first_delta_only: bool, legs: bool) -> Comparison:
+        asked.append((rounds, first_delta_only or legs))
         return Comparison(ours, ref)
 
     monkeypatch.setattr("scripts.benchmark.__main__.compare", compare)
     monkeypatch.setattr("scripts.benchmark.__main__.print_comparison", lambda result: None)
     for args, rounds, only in ((["--against", "HEAD"], 2, False), (["--against", "HEAD", "--rounds", "4"], 4, False),
-                               (["--against", "HEAD", "--rounds", "16", "--first-delta-only"], 16, True)):
+                               (["--against", "HEAD", "--rounds", "16", "--first-delta-only"], 16, True),
+                               (["--against", "HEAD", "--legs"], 2, True)):
         monkeypatch.setattr(sys, "argv", ["scripts/bench", *args])
         assert benchmark_main() == 0
         assert asked.pop() == (rounds, only)
 
 
-def test_first_delta_only_goes_with_against(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sys, "argv", ["scripts/bench", "--first-delta-only"])
+@pytest.mark.parametrize("flag", ["--first-delta-only", "--legs"])
+def test_first_delta_only_and_legs_go_with_against(flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["scripts/bench", flag])
     with pytest.raises(SystemExit) as exit_:
         benchmark_main()
     assert exit_.value.code == 2
-    assert "--first-delta-only goes with --against" in capsys.readouterr().err
+    assert "--first-delta-only and --legs go with --against" in capsys.readouterr().err
+
+
+def test_the_leg_probes_load_around_the_addon(tmp_path: Path) -> None:
+    """mitmproxy runs a hook through the scripts in `-s` order: the first probe must come before
+    the addon (the answer's headers read before its `responseheaders`), the second after it (the
+    request ready once its `request` ran); the REF's addon takes the checkout's place."""
+    upstream = SimpleNamespace(host="127.0.0.1:9", base_url="http://127.0.0.1:9/v1")
+    for root in (ROOT, tmp_path):
+        args = ShimMitmdump(tmp_path / "m", upstream, [], root, legs=True).args
+        scripts = [args[i + 1] for i, arg in enumerate(args) if arg == "-s"]
+        assert scripts[:3] == [str(LEGS_BEFORE), str(root / "addons" / "codex_shim.py"), str(LEGS_AFTER)]
+    assert str(LEGS_BEFORE) not in ShimMitmdump(tmp_path / "m", upstream, []).args
 
 
 TINY = Settings(deltas=50, rate=0, reps=1, ttfd_reps=4, streams=3, stream_deltas=20, stream_rate=400, long_factor=1, time_limit=60)
@@ -95,12 +112,16 @@ def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_strea
     a ratio per round, and no CPU figure was taken. Named as `scripts/bench --against HEAD` names
     them on a clean checkout (both the same commit), the two columns stay apart."""
     head = git("rev-parse", "--short", "HEAD^{commit}")
-    result = compare(TINY, tmp_path, "HEAD", head, rounds=2, first_delta_only=True)
+    result = compare(TINY, tmp_path, "HEAD", head, rounds=2, first_delta_only=True, legs=True)
     assert (result.ours, result.base) == ("this checkout", head)
     names = [row.name for row in result.rows]
     assert names[0] == "peak RSS, 3 concurrent streams (all whole)"
     first_delta = [row for row in result.rows if row.name.startswith("first-delta overhead")]
     assert len(first_delta) == 6  # three shapes, trimmed and Codex-sized
     for row in first_delta:
+        assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
+    legs = [row for row in result.rows if row.name.startswith("  leg: ")]
+    assert len(legs) == 6 * 4
+    for row in legs:  # every leg read on both sides: the probes ran in both mitmdumps
         assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
     assert not [name for name in names if "CPU" in name or "garbage" in name]

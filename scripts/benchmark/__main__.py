@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--first-delta-only", action="store_true",
                    help="with --against: each round runs only the concurrent streams and the first delta, so many rounds "
                         "(16 tell a few per cent) fit in half an hour")
+    p.add_argument("--legs", action="store_true",
+                   help="with --against: split each first delta into its legs (connection, request, upstream, answer) "
+                        "with probe addons before and after each addon; they cost both sides a little")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="record the addon's mitmdump with py-spy (collapsed stacks into FILE); needs py-spy, skews the figures")
     p.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
@@ -81,8 +84,8 @@ def main() -> int:
         p.error(f"--concurrency must be at most {MAX_STREAMS}")
     if args.rounds is not None and (not args.against or args.rounds < 2 or args.rounds % 2):
         p.error("--rounds goes with --against and is an even number, at least 2")
-    if args.first_delta_only and not args.against:
-        p.error("--first-delta-only goes with --against")
+    if (args.first_delta_only or args.legs) and not args.against:
+        p.error("--first-delta-only and --legs go with --against")
     if args.against and (args.profile or args.script):
         p.error("--against runs the two addons as they are: no --profile or --script with it")
     settings = dataclasses.replace(QUICK if args.quick else FULL, **overrides)
@@ -90,7 +93,7 @@ def main() -> int:
     try:
         if args.against:
             comparison = compare(settings, workdir, args.against, git("describe", "--always", "--dirty"), args.rounds or ROUNDS,
-                                 args.first_delta_only)
+                                 args.first_delta_only, args.legs)
         else:
             figures = run(settings, workdir, args.profile, [path.resolve() for path in args.script])
     finally:

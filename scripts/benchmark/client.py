@@ -28,6 +28,7 @@ class Fetch:
     ttfd: float | None  # seconds from sending the request to the first text delta
     total: float  # seconds from sending the request to the end of the body
     body: bytes  # de-chunked
+    started: float = 0.0  # time.perf_counter() as the connection was opened (the leg probes' clock)
 
     def problem(self, n: int) -> str | None:
         """Why this is not a whole Responses stream of the n-delta answer, or None."""
@@ -65,7 +66,7 @@ def fetch(port: int, target: str, host: str, payload: bytes, mark: bytes, timeou
     head, _, rest = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
     chunked = b"transfer-encoding: chunked" in head.lower()
-    return Fetch(status, ttfd, total, dechunk(rest) if chunked else rest)
+    return Fetch(status, ttfd, total, dechunk(rest) if chunked else rest, start)
 
 
 def dechunk(data: bytes) -> bytes:

@@ -72,9 +72,10 @@ class Comparison:
 
 
 def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds: int = ROUNDS,
-            first_delta_only: bool = False) -> Comparison:
+            first_delta_only: bool = False, legs: bool = False) -> Comparison:
     """`first_delta_only`: each round runs the crowd and the first delta, not the long streams, so
-    the many rounds a few per cent of first delta needs fit in minutes (see Samples)."""
+    the many rounds a few per cent of first delta needs fit in minutes (see Samples). `legs`: probe
+    addons before and after each addon split every first delta into its legs (LEGS)."""
     budget = Budget(settings.time_limit * 1.25 * rounds)
     with ExitStack() as stack:
         root, commit = stack.enter_context(checked_out(ref))
@@ -87,7 +88,8 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
         for round_ in range(rounds):
             samples.round = round_
             with ExitStack() as processes:
-                sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ % 2 == 0)
+                sides = _started(processes, workdir / f"round{round_}", upstream, ours_name, commit, root, ours_first=round_ % 2 == 0,
+                                 legs=legs)
                 for side in sides:
                     scenarios.warm_up(side.client, side.shim, plain)
                 _crowd(samples, sides, plain, settings)  # first: each fresh process's peak is the crowd's
@@ -95,7 +97,7 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
                 for side in sides:
                     side.meter = CpuMeter(side.shim.pid, 1.0)
                 plain_meter = CpuMeter(plain.pid, 1.0)
-                _first_delta(samples, sides, plain, settings)
+                _first_delta(samples, sides, plain, settings, legs)
                 budget.check()
                 if first_delta_only:
                     continue
@@ -108,13 +110,13 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
 
 
 def _started(stack: ExitStack, workdir: Path, upstream: FakeUpstream, ours_name: str, base_name: str, root: Path,
-             ours_first: bool) -> tuple[Side, Side]:
+             ours_first: bool, legs: bool = False) -> tuple[Side, Side]:
     """Both addons' mitmdumps, started in the order asked for; always (ours, base)."""
     def ours() -> Side:
-        return _side(ours_name, stack.enter_context(ShimMitmdump(workdir / "ours", upstream, [])), upstream)
+        return _side(ours_name, stack.enter_context(ShimMitmdump(workdir / "ours", upstream, [], legs=legs)), upstream)
 
     def base() -> Side:
-        return _side(base_name, stack.enter_context(ShimMitmdump(workdir / "base", upstream, [], root)), upstream)
+        return _side(base_name, stack.enter_context(ShimMitmdump(workdir / "base", upstream, [], root, legs=legs)), upstream)
 
     if ours_first:
         first = ours()
@@ -180,22 +182,38 @@ def _crowd(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, set
     samples.add_plain(figure, native.peak_rss_kb / 1024)
 
 
-def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings) -> None:
+LEGS = ("to mitmproxy's connection", "the request, to upstream", "upstream, to its answer headers", "the answer, to the first delta")
+"""A proxied first delta's legs, from the client's send: until mitmproxy has the connection; until
+every addon's `request` ran; until the provider's answer headers are read; until the client has
+the first delta (every addon's `responseheaders`, the stream hook, the write). They add up to it."""
+
+
+def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdump, settings: Settings, legs: bool = False) -> None:
     """Time to the first delta through each proxy minus the direct fetch's, per shape: each proxied
     fetch against the direct one just before it, so a drift between rounds cancels out; then the
-    same with Codex's own captured request (half as many pairs)."""
+    same with Codex's own captured request (half as many pairs). With `legs`, each proxied first
+    delta's legs too (LEGS)."""
     client = sides[0].client
     for codex_sized, pairs in ((False, settings.ttfd_reps), (True, settings.ttfd_reps // 2)):
         for shape in SHAPES:
-            figure = f"first-delta overhead, {'Codex-sized request, ' if codex_sized else ''}{shape}"
+            label = f"{'Codex-sized request, ' if codex_sized else ''}{shape}"
             for turn in range(pairs):
                 d = client.direct(shape, 200, 0)
-                fetched = {side.name: side.client.proxied(shape, 200, 0, codex_sized) for side in _alternating(sides, turn)}
+                fetched: dict[str, tuple[Fetch, tuple[float, float, float] | None]] = {}
+                for side in _alternating(sides, turn):
+                    mark = side.shim.legs_written() if legs else 0
+                    f = side.client.proxied(shape, 200, 0, codex_sized)
+                    fetched[side.name] = (f, side.shim.legs(mark) if legs else None)
                 if d.ttfd is None:
                     continue
-                for name, f in fetched.items():
-                    if f.ttfd is not None:  # an older ref may refuse what a newer Codex sends: its column stays empty
-                        samples.add(figure, name, (f.ttfd - d.ttfd) * 1e3, "ms")
+                for name, (f, times) in fetched.items():
+                    if f.ttfd is None:  # an older ref may refuse what a newer Codex sends: its column stays empty
+                        continue
+                    samples.add(f"first-delta overhead, {label}", name, (f.ttfd - d.ttfd) * 1e3, "ms")
+                    if times is not None:
+                        marks = (f.started, *times, f.started + f.ttfd)
+                        for leg, start, end in zip(LEGS, marks[:-1], marks[1:], strict=True):
+                            samples.add(f"  leg: {leg}, {label}", name, (end - start) * 1e3, "ms")
     for _ in range(settings.ttfd_reps):
         d, p = client.direct("responses", 200, 0), client.via(plain, NATIVE_MODEL, 200, 0)
         if d.ttfd is not None and p.ttfd is not None:

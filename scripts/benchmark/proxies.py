@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Self
 
@@ -18,6 +19,7 @@ from tests.harness import ROOT, Mitmdump
 from .upstream import FakeUpstream
 
 HOOK_TIMER = Path(__file__).with_name("hook_timer.py")
+LEGS_BEFORE, LEGS_AFTER = Path(__file__).with_name("legs_before.py"), Path(__file__).with_name("legs_after.py")
 ROUTE = {"chat": "bench-chat", "anthropic": "bench-anthropic", "responses": "bench-responses"}
 NATIVE_MODEL = "gpt-bench-native"  # not in models.json: the addon passes it through
 KEY = "sk-bench-not-a-real-key"
@@ -75,11 +77,15 @@ class ShimMitmdump(_MeasuredMitmdump):
 
     `root`: the checkout whose addons/codex_shim.py runs (another git ref's, for --against); its
     script puts that checkout first on sys.path, so its own `shim` package is the one imported.
-    Options that checkout does not declare are left out (an older ref lacks newer ones)."""
+    Options that checkout does not declare are left out (an older ref lacks newer ones).
+    `legs`: the leg probes load before and after the addon (see `legs`)."""
 
-    def __init__(self, workdir: Path, upstream: FakeUpstream, scripts: list[Path], root: Path = ROOT) -> None:
+    def __init__(self, workdir: Path, upstream: FakeUpstream, scripts: list[Path], root: Path = ROOT, legs: bool = False) -> None:
         self.hook_timer_out = workdir / "hook_timer.out"
+        self.legs_out = workdir / "legs.out" if legs else None
         extra = [arg for script in scripts for arg in ("-s", str(script))]
+        if self.legs_out is not None:
+            extra += ["-s", str(LEGS_AFTER), "--set", f"bench_legs_out={self.legs_out}"]
         extra += ["-s", str(HOOK_TIMER), "--set", f"bench_hook_timer_out={self.hook_timer_out}",
                   "--set", f"codex_shim_hosts={upstream.host}"]
         super().__init__(workdir, bench_routes(upstream.base_url), extra)
@@ -87,6 +93,30 @@ class ShimMitmdump(_MeasuredMitmdump):
         if root != ROOT:
             self.args = only_declared(self.args, root)
             self.args[self.args.index(str(ROOT / "addons" / "codex_shim.py"))] = str(root / "addons" / "codex_shim.py")
+        if self.legs_out is not None:
+            addon = self.args.index(str(root / "addons" / "codex_shim.py"))
+            self.args[addon - 1 : addon - 1] = ["-s", str(LEGS_BEFORE)]  # before the addon's own `-s`
+
+    def legs_written(self) -> int:
+        """How many flows the leg probes have written so far (mark one before a fetch)."""
+        assert self.legs_out is not None, "started without legs=True"
+        return len(self.legs_out.read_text().splitlines()) if self.legs_out.exists() else 0
+
+    def legs(self, mark: int, timeout: float = 5.0) -> tuple[float, float, float]:
+        """The (connected, sent, answered) times of the first flow that ended after `mark` flows:
+        mitmproxy had Codex's connection; the request was ready to go upstream (every addon's
+        `request` ran); the provider's answer headers were read (before any `responseheaders`).
+        Waits, bounded, for the flow's end to be written."""
+        assert self.legs_out is not None, "started without legs=True"
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.legs_out.read_text().splitlines() if self.legs_out.exists() else []
+            if len(lines) > mark:
+                connected, sent, answered = map(float, lines[mark].split())
+                return connected, sent, answered
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no legs written for flow {mark + 1} in {timeout}s")
+            time.sleep(0.001)
 
     def hook_ns(self) -> int:
         """CPU nanoseconds spent in the shim's stream hooks so far (the probe writes it after each flow)."""
