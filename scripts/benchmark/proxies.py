@@ -99,18 +99,20 @@ class ShimMitmdump(_MeasuredMitmdump):
 
     def legs_written(self) -> int:
         """How many flows the leg probes have written so far (mark one before a fetch)."""
+        return len(self._legs_lines())
+
+    def _legs_lines(self) -> list[str]:
         assert self.legs_out is not None, "started without legs=True"
-        return len(self.legs_out.read_text().splitlines()) if self.legs_out.exists() else 0
+        return self.legs_out.read_text().splitlines() if self.legs_out.exists() else []
 
     def legs(self, mark: int, timeout: float = 5.0) -> tuple[float, float, float]:
         """The (connected, sent, answered) times of the first flow that ended after `mark` flows:
         mitmproxy had Codex's connection; the request was ready to go upstream (every addon's
         `request` ran); the provider's answer headers were read (before any `responseheaders`).
         Waits, bounded, for the flow's end to be written."""
-        assert self.legs_out is not None, "started without legs=True"
         deadline = time.monotonic() + timeout
         while True:
-            lines = self.legs_out.read_text().splitlines() if self.legs_out.exists() else []
+            lines = self._legs_lines()
             if len(lines) > mark:
                 connected, sent, answered = map(float, lines[mark].split())
                 return connected, sent, answered
