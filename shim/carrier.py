@@ -12,6 +12,8 @@ import base64
 import json
 from typing import Any
 
+from . import jsonio
+
 PREFIX = "codexshim1."
 
 
@@ -31,8 +33,8 @@ def unwrap_any(value: object) -> tuple[str, dict[str, Any]] | None:
     if not isinstance(value, str) or not value.startswith(PREFIX):
         return None
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(value[len(PREFIX) :]))
-    except (ValueError, json.JSONDecodeError):
+        decoded = jsonio.loads(base64.urlsafe_b64decode(value[len(PREFIX) :]))
+    except ValueError:
         return None
     if not isinstance(decoded, dict) or not isinstance(decoded.get("k"), str) or not isinstance(decoded.get("p"), dict):
         return None

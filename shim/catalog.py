@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import jsonio
 from .config import ModelRoute
 from .model_profile import ModelProfile
 from .profiles import Profiles
@@ -228,7 +229,7 @@ def body_etag(body: bytes) -> str:
 
 def decode_models(content: bytes | None) -> list[dict[str, Any]] | None:
     try:
-        data = json.loads(content or b"")
+        data = jsonio.loads(content or b"")
     except (ValueError, UnicodeDecodeError):
         return None
     models = data.get("models") if isinstance(data, dict) else None

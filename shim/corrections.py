@@ -10,12 +10,12 @@ stays Codex's to hear about.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsonio
 from .model_profile import ModelProfile, ordered
 
 _THINKING_ON_ADAPTIVE = re.compile(r'"?thinking\.type\.(enabled|disabled)"? is not supported for this model')
@@ -45,7 +45,7 @@ class Correction:
 def refusal_message(body: bytes) -> str:
     """The message of an Anthropic or OpenAI-style error body ("" when there is none)."""
     try:
-        payload = json.loads(body or b"")
+        payload = jsonio.loads(body or b"")
     except (ValueError, UnicodeDecodeError):
         return ""
     error = payload.get("error") if isinstance(payload, dict) else None

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsonio
+
 _CONTEXT = re.compile(
     r"context.length|context window|maximum context|context_length|too many tokens|"
     r"prompt is too long|reduce the length|input is too long|exceeds the model",
@@ -67,8 +69,8 @@ def provider_message(body: bytes) -> tuple[str, str | None]:
     """The provider's own (message, code) out of whatever error body it sent."""
     text = body.decode("utf-8", "replace").strip()
     try:
-        parsed: Any = json.loads(text)
-    except json.JSONDecodeError:
+        parsed: Any = jsonio.loads(text)
+    except ValueError:
         return (text[:2000] or "(empty body)"), None
     if isinstance(parsed, list) and parsed:
         parsed = parsed[0]

@@ -8,6 +8,12 @@ Rust. Measured on Codex 0.171's own 45 KB request: parsing 0.18 -> 0.15 ms, writ
 it reads what pydantic-core does not (a lone surrogate's escape, nesting deeper than 200, a UTF-8
 BOM, UTF-16), writes what pydantic-core does not (a lone surrogate, ASCII-escaped; nesting deeper
 than ~255) and words the error a malformed body gets, as before.
+
+JSON that Codex or a provider sent is read with `loads` (the relay's per-event parse, compaction's
+and mitmweb's view catch RecursionError themselves): nesting deeper than Python's recursion limit
+is a ValueError like any other unreadable JSON, where json raises RecursionError, so each caller's
+"not JSON" answer covers it. Uncaught, it failed the Router's request hook and a BYOK turn went
+on to OpenAI as Codex sent it.
 """
 
 from __future__ import annotations
@@ -19,11 +25,16 @@ import pydantic_core
 
 
 def loads(data: bytes | str) -> Any:
-    """The JSON value of `data`, exactly as json.loads reads it, or json's error."""
+    """The JSON value of `data`, exactly as json.loads reads it, or json's error (a ValueError;
+    also for nesting too deep to read)."""
     try:
         return pydantic_core.from_json(data)
     except (ValueError, TypeError):  # (TypeError: a str holding a lone surrogate)
+        pass
+    try:
         return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested deeper than codex-shim can read") from None
 
 
 def dumps(value: Any) -> bytes:

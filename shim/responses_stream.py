@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import jsonio
 from .event_sinks import TERMINAL_EVENTS, TERMINAL_STATUS, EventSink, SSESink
 from .response_object import echo_members, request_echo
 from .tool_names import ToolNames
@@ -829,7 +830,7 @@ class ResponseStream:
 def _whole_arguments(parts: list[str]) -> bool:
     """Arguments a provider finished writing: a JSON object (what every tool call takes)."""
     try:
-        return isinstance(json.loads("".join(parts)), dict)
+        return isinstance(jsonio.loads("".join(parts)), dict)
     except ValueError:
         return False
 
@@ -837,8 +838,8 @@ def _whole_arguments(parts: list[str]) -> bool:
 def _custom_input(arguments: str) -> str:
     """A freeform tool's input: the `input` string the provider wrote into its function args."""
     try:
-        parsed = json.loads(arguments)
-    except json.JSONDecodeError:
+        parsed = jsonio.loads(arguments)
+    except ValueError:
         return arguments
     if isinstance(parsed, dict) and isinstance(parsed.get("input"), str):
         return str(parsed["input"])

@@ -35,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import jsonio
+
 AVAILABILITY_CONFIG = "codex-app-vscode-model-availability"
 INITIALIZE_HOSTS = frozenset({"ab.chatgpt.com"})
 BOOTSTRAP_PATH = "/backend-api/wham/statsig/bootstrap"
@@ -144,7 +146,7 @@ def allow_in_payload(payload: dict[str, Any], slugs: Iterable[str]) -> tuple[dic
 
 def _loads(content: bytes) -> Any:
     try:
-        return json.loads(content)
+        return jsonio.loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unchanged(f"not JSON ({exc})") from None
 

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import jsonio
+
 BACKGROUND_HEADERS = ("x-openai-subagent", "x-codex-parent-thread-id", "x-codex-guardian", "x-openai-memgen-request")
 _BACKGROUND_RAW = frozenset(name.encode() for name in BACKGROUND_HEADERS)
 COMPACTION_KINDS = frozenset({"compaction", "auto_compact_fallback"})
@@ -30,7 +32,7 @@ def turn_metadata(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[s
     raw = client.get("x-codex-turn-metadata") if isinstance(client, dict) else None
     raw = raw if isinstance(raw, str) else headers.get("x-codex-turn-metadata")
     try:
-        meta = json.loads(raw) if raw else {}
+        meta = jsonio.loads(raw) if raw else {}
     except ValueError:
         return {}
     return meta if isinstance(meta, dict) else {}

@@ -65,6 +65,8 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
         return Reply(200, [GOOD[: EVENT_ENDS[1]], b"data: {not json\n\n", GOOD[EVENT_ENDS[1] :]])
     if fault == "html":
         return Reply(200, [b"<html>Bad gateway</html>"], content_type="text/html")
+    if fault == "deep-error":  # nested deeper than Python's json reads (RecursionError, not ValueError)
+        return Reply(400, [b'{"error": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"], content_type="application/json")
     if fault == "empty":
         return Reply(200, [], content_type="application/json")
     if fault == "gzip":
@@ -94,7 +96,7 @@ def misbehave(path: str, headers: dict[str, str], body: bytes) -> Reply:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mitmdump, FakeServer]]:
     work = tmp_path_factory.mktemp("faults")
-    faults = ["ok", "429", "500", "529", "402", "400-context", "401", "404", "bad-json-event", "html", "empty", "gzip",
+    faults = ["ok", "429", "500", "529", "402", "400-context", "401", "404", "bad-json-event", "html", "deep-error", "empty", "gzip",
               "json-answer", "hang", "endless", *[f"cut-{n}" for n in EVENT_ENDS[:-1]], *[f"early-end-{n}" for n in BEFORE_FINISH]]
     with FakeServer(misbehave) as upstream:
         models = [{"model": f"byok-{f}", "provider": "generic-chat-completion-api", "base_url": f"{upstream.base_url}/v1",
@@ -267,6 +269,20 @@ def test_a_malformed_body_for_a_byok_model_gets_a_clear_400(proxy: tuple[Mitmdum
     status, data, whole = ask(proxy[0], "byok-ok", body="{not json", headers={"x-codex-turn-metadata": json.dumps({"model": "byok-ok"})})
     assert status == 400
     assert "not valid JSON" in json.loads(data)["error"]["message"]
+
+
+def test_a_body_nested_too_deeply_gets_a_clear_400_and_goes_nowhere(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    body = '{"model": "byok-ok", "stream": true, "input": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    status, data, whole = ask(proxy[0], "byok-ok", body=body, headers={"x-codex-turn-metadata": json.dumps({"model": "byok-ok"})})
+    assert status == 400  # passed on, it would have met the closed port codex_shim_hosts names: 502
+    assert "nested deeper than codex-shim can read" in json.loads(data)["error"]["message"]
+
+
+def test_a_providers_error_nested_too_deeply_reaches_codex_as_an_error_it_reads(proxy: tuple[Mitmdump, FakeServer]) -> None:
+    status, data, whole = ask(proxy[0], "byok-deep-error")
+    assert status == 400 and whole
+    error = json.loads(data)["error"]
+    assert error["code"] == "upstream_error" and "answered 400" in error["message"]
 
 
 def test_a_lone_surrogate_in_codexs_request_still_reaches_the_provider(proxy: tuple[Mitmdump, FakeServer]) -> None:

@@ -94,3 +94,11 @@ def test_codex_request_round_trips() -> None:
     body = jsonio.loads(raw)
     assert same(body, json.loads(raw))
     assert same(strictly(jsonio.dumps(body)), body)
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000, b'{"a": ' * 100_000, "[" * 100_000])
+def test_nesting_deeper_than_python_reads_is_a_value_error_where_json_raises_recursion_error(data: bytes | str) -> None:
+    with pytest.raises(RecursionError):
+        json.loads(data)
+    with pytest.raises(ValueError, match="nested deeper than codex-shim can read"):
+        jsonio.loads(data)

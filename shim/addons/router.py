@@ -63,8 +63,8 @@ def turn_model(headers: http.Headers) -> str | None:
     if not raw:
         return None
     try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError:
+        meta = jsonio.loads(raw)
+    except ValueError:
         return None
     model = meta.get("model") if isinstance(meta, dict) else None
     return model if isinstance(model, str) else None
@@ -401,7 +401,7 @@ class Router:
                 if "text/event-stream" in resp.headers.get("content-type", ""):
                     events = translator.feed(content) + translator.feed(b"")
                 else:
-                    events = translator.feed_answer(json.loads(content))
+                    events = translator.feed_answer(jsonio.loads(content))
                 self._deliver(flow, exchange, events)
                 return
             route = exchange.route

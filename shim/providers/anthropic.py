@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import carrier
+from .. import carrier, jsonio
 from ..config import ModelRoute
 from ..model_profile import ModelProfile
 from ..profile_sources import built_in_profile
@@ -289,8 +289,8 @@ def _parse_arguments(arguments: Any) -> dict[str, Any]:
     if not isinstance(arguments, str) or not arguments.strip():
         return {}
     try:
-        parsed = json.loads(arguments)
-    except json.JSONDecodeError:
+        parsed = jsonio.loads(arguments)
+    except ValueError:
         return {"_raw": arguments}
     return parsed if isinstance(parsed, dict) else {"_raw": arguments}
 
@@ -575,7 +575,7 @@ _HANDLERS: dict[str, Callable[[AnthropicEventMapper, dict[str, Any]], None]] = {
 
 def _whole_json(text: str) -> bool:
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(jsonio.loads(text), dict)
     except ValueError:
         return False
 

@@ -12,11 +12,10 @@ with the sources in plain words for any other route the conversation moves to.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from .. import carrier
+from .. import carrier, jsonio
 from ..config import ModelRoute
 from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter
@@ -148,7 +147,7 @@ class SearchLog:
 
     def asked(self, use_id: str, partial_json: str) -> None:
         try:
-            query = json.loads(partial_json) if partial_json.strip() else {}
+            query = jsonio.loads(partial_json) if partial_json.strip() else {}
         except ValueError:
             query = {}
         if use_id in self.uses and isinstance(query, dict) and query:
