@@ -41,12 +41,14 @@ def test_a_filled_relayed_response_renders_as_the_event_it_is(server_fields: dic
     assert (echo_text in rendered) == (server_fields == {})  # spliced only where the whole echo was ours
 
 
-def test_a_lone_surrogate_a_server_sent_is_relayed_as_it_came() -> None:
+@pytest.mark.parametrize("server_fields", [{}, request_echo(REQUEST)], ids=["spliced", "rendered whole"])
+def test_a_lone_surrogate_a_server_sent_is_relayed_as_it_came(server_fields: dict[str, Any]) -> None:
     stream = ResponseStream("slug", echo=request_echo(REQUEST))
-    event = {"type": "response.completed", "response": {"id": "r", "output": [{"type": "message", "content": [{"text": "\ud83d"}]}]}}
+    event = {"type": "response.completed",
+             "response": {"id": "r", "output": [{"type": "message", "content": [{"text": "\ud83d"}]}], **server_fields}}
     stream.fill_response(event["response"], "response.completed")
     rendered = stream.render(event)
-    assert "\\ud83d" in rendered and json.loads(rendered) == event
+    assert "\\ud83d" in rendered and json.loads(rendered) == {**event, "response": {**request_echo(REQUEST), **event["response"]}}
     assert rendered.encode("utf-8", "replace").decode() == rendered  # nothing for the encoder to replace
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from .. import carrier
+from .. import carrier, jsonio
 from ..config import ModelRoute
 from ..errors import RequestError
 from ..event_sinks import TERMINAL_EVENTS
@@ -115,8 +115,8 @@ class ResponsesEventMapper:
             self.writer.relay(name, data, None, sequence)
             return
         try:
-            parsed = json.loads(data)
-        except (ValueError, RecursionError):  # not JSON, or numbers/nesting beyond Python's limits
+            parsed = jsonio.loads(data)  # (pydantic-core: a server's created event can hold Codex's ~20 KB of tools)
+        except ValueError:  # not JSON, or numbers/nesting beyond Python's limits
             parsed = None
         if not isinstance(parsed, dict):
             self.writer.relay(name or "message", data, None, sequence)
