@@ -70,8 +70,27 @@ def anthropic_events(n: int) -> list[bytes]:
     return events
 
 
-def responses_events(n: int) -> list[bytes]:
-    """A native Responses stream, as OpenAI sends it (sequence numbers, obfuscation padding)."""
+# What a Responses server repeats from the request in every response object it sends: OpenAI's
+# and OpenRouter's response.created, response.in_progress and response.completed carry the
+# request's tools, instructions and settings (tests/corpus/openai/responses-function-call.sse,
+# tests/corpus/openrouter/responses-reasoning-text.sse). With Codex's own request that is ~20 KB
+# an event, which a proxy that rewrites those objects must read and write again.
+ECHOED = ("instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning", "text", "store",
+          "max_output_tokens", "metadata", "truncation")
+
+
+def request_echo(body: bytes) -> dict[str, Any]:
+    """The settings of a Responses request that the server's response objects repeat."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return {}
+    return {k: request[k] for k in ECHOED if k in request} if isinstance(request, dict) else {}
+
+
+def responses_events(n: int, echo: dict[str, Any] | None = None) -> list[bytes]:
+    """A native Responses stream, as OpenAI sends it (sequence numbers, obfuscation padding, the
+    request's `echo`ed settings in each response object)."""
     seq = 0
 
     def ev(name: str, **body: Any) -> bytes:
@@ -81,7 +100,7 @@ def responses_events(n: int) -> list[bytes]:
         return f"event: {name}\ndata: {data}\n\n".encode()
 
     text = answer_text(n)
-    base = {"id": "resp_bench", "object": "response", "created_at": 1760000000, "model": "bench-model", "output": []}
+    base = {"id": "resp_bench", "object": "response", "created_at": 1760000000, "model": "bench-model", "output": [], **(echo or {})}
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
     item = {"id": "msg_bench", "type": "message", "status": "completed", "role": "assistant", "content": [part]}
     ids = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}

@@ -3,7 +3,8 @@
 Not tests/fakes/http_server.FakeServer: that is a threaded server inside the test process, which
 here would share the GIL with the client doing the timing, sends with Nagle on, listens with a
 backlog of 5 (50 simultaneous streams) and paces by sleeping a fixed delay per piece, which drifts.
-This one paces against an absolute schedule (`rate` deltas per second) and caches the events.
+This one paces against an absolute schedule (`rate` deltas per second) and caches the events (a
+Responses answer per request body, since its response objects repeat the request's settings).
 
 The request body carries `n=<deltas>` and optionally `rate=<deltas per second>` anywhere in it (in
 the prompt), so the same fake serves direct fetches and what the proxy sends after translation.
@@ -24,14 +25,14 @@ from typing import Self
 
 from tests.harness import free_port, wait_for_port
 
-from .answers import EVENTS
+from .answers import EVENTS, request_echo, responses_events
 from .processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 LIFETIME = 3600.0  # seconds; the longest bench takes a few minutes
 READ_TIMEOUT = 120.0  # seconds an idle keep-alive connection is kept
 MAX_REQUESTS_PER_CONNECTION = 10_000
-Cache = dict[tuple[str, int], list[bytes]]
+Cache = dict[tuple[str, int | bytes], list[bytes]]
 
 
 def shape_of(path: str) -> str | None:
@@ -83,9 +84,10 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 await writer.drain()
                 continue
             n, rate = int(n_match[1]), int(rate_match[1]) if rate_match else 0
-            events = cache.get((shape, n))
+            key = (shape, body) if shape == "responses" else (shape, n)  # a Responses answer repeats its request's settings
+            events = cache.get(key)
             if events is None:
-                events = cache[(shape, n)] = EVENTS[shape](n)
+                events = cache[key] = responses_events(n, request_echo(body)) if shape == "responses" else EVENTS[shape](n)
             await _send_stream(writer, events, rate)
             if headers.get("connection", "").lower() == "close":
                 return
