@@ -11,6 +11,7 @@ import pytest
 
 from scripts.benchmark.__main__ import main as benchmark_main
 from scripts.benchmark.compare import Comparison, Row, Samples, compare
+from scripts.benchmark.hook_costs import compare_hooks
 from scripts.benchmark.proxies import LEGS_AFTER, LEGS_BEFORE, ShimMitmdump
 from scripts.benchmark.settings import Settings
 from scripts.benchmark.worktree import git
@@ -81,13 +82,13 @@ def test_an_even_number_of_rounds_reaches_the_comparison(monkeypatch: pytest.Mon
         assert asked.pop() == (rounds, only)
 
 
-@pytest.mark.parametrize("flag", ["--first-delta-only", "--legs"])
-def test_first_delta_only_and_legs_go_with_against(flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("flag", ["--first-delta-only", "--legs", "--hooks"])
+def test_first_delta_only_legs_and_hooks_go_with_against(flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "argv", ["scripts/bench", flag])
     with pytest.raises(SystemExit) as exit_:
         benchmark_main()
     assert exit_.value.code == 2
-    assert "--first-delta-only and --legs go with --against" in capsys.readouterr().err
+    assert "--first-delta-only, --legs and --hooks go with --against" in capsys.readouterr().err
 
 
 def test_the_leg_probes_load_around_the_addon(tmp_path: Path) -> None:
@@ -125,3 +126,18 @@ def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_strea
     for row in legs:  # every leg read on both sides: the probes ran in both mitmdumps
         assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
     assert not [name for name in names if "CPU" in name or "garbage" in name]
+
+
+@pytest.mark.e2e
+def test_a_hooks_comparison_times_both_addons_hooks_on_every_case() -> None:
+    """A real --against HEAD --hooks run, tiny: each side's entry script in a process of its own,
+    each round; every case (three shapes, trimmed and Codex-sized, warm and cold) has its total and
+    both legs on both sides, and each leg was really timed (a turn's hooks take microseconds)."""
+    head = git("rev-parse", "--short", "HEAD^{commit}")
+    result = compare_hooks("HEAD", head, rounds=2, turns=3)
+    assert (result.ours, result.base) == ("this checkout", head)
+    totals = [row for row in result.rows if row.name.startswith("hooks to the first delta, ")]
+    assert len(totals) == 3 * 2 * 2
+    assert len(result.rows) == 3 * len(totals)
+    for row in result.rows:
+        assert 1 < row.ours < 100_000 and 1 < row.base < 100_000 and len(row.by_round) == 2, row

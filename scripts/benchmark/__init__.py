@@ -15,6 +15,6 @@ Modules: answers (the long answer in each provider shape), upstream (the fake pr
 proxies (the two mitmdumps), hook_timer (the probe addon), client (timed raw-socket fetches),
 measure (/proc readings), scenarios (what is measured), run (one whole bench), report (the table),
 codex_loop (the real Codex CLI's agent loop), soak (many turns: connections and memory stay flat),
-compare and worktree (--against REF: another git ref's addon side by side), __main__ (the command
-line).
+compare and worktree (--against REF: another git ref's addon side by side), hook_costs (--hooks: the
+addon's hooks alone, in process), __main__ (the command line).
 """

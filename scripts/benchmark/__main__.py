@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __doc__ as package_doc
 from .codex_loop import codex_loop
 from .compare import ROUNDS, compare, print_comparison
+from .hook_costs import compare_hooks
 from .report import print_table
 from .run import run
 from .settings import FULL, QUICK
@@ -43,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--legs", action="store_true",
                    help="with --against: split each first delta into its legs (connection, request, upstream, answer) "
                         "with probe addons before and after each addon; they cost both sides a little")
+    p.add_argument("--hooks", action="store_true",
+                   help="with --against: instead of streams through mitmdump, time each addon's hooks on a turn's way to the "
+                        "first delta, in a process of its own per side and round (steady to a few microseconds)")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="record the addon's mitmdump with py-spy (collapsed stacks into FILE); needs py-spy, skews the figures")
     p.add_argument("--script", type=Path, action="append", default=[], metavar="FILE",
@@ -84,14 +88,18 @@ def main() -> int:
         p.error(f"--concurrency must be at most {MAX_STREAMS}")
     if args.rounds is not None and (not args.against or args.rounds < 2 or args.rounds % 2):
         p.error("--rounds goes with --against and is an even number, at least 2")
-    if (args.first_delta_only or args.legs) and not args.against:
-        p.error("--first-delta-only and --legs go with --against")
+    if (args.first_delta_only or args.legs or args.hooks) and not args.against:
+        p.error("--first-delta-only, --legs and --hooks go with --against")
+    if args.hooks and (args.first_delta_only or args.legs):
+        p.error("--hooks times the hooks alone: no --first-delta-only or --legs with it")
     if args.against and (args.profile or args.script):
         p.error("--against runs the two addons as they are: no --profile or --script with it")
     settings = dataclasses.replace(QUICK if args.quick else FULL, **overrides)
     workdir = Path(tempfile.mkdtemp(prefix="codex-shim-bench-"))
     try:
-        if args.against:
+        if args.against and args.hooks:
+            comparison = compare_hooks(args.against, git("describe", "--always", "--dirty"), args.rounds or ROUNDS, settings.ttfd_reps)
+        elif args.against:
             comparison = compare(settings, workdir, args.against, git("describe", "--always", "--dirty"), args.rounds or ROUNDS,
                                  args.first_delta_only, args.legs)
         else:
