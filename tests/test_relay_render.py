@@ -116,3 +116,39 @@ def test_the_same_echo_in_the_next_answer_is_not_rendered_again() -> None:
     again = echo_members(request_echo(json.loads(json.dumps(REQUEST))), _dumps)
     other = echo_members({**request_echo(REQUEST), "tool_choice": "required"}, _dumps)
     assert again is first and other is not first and '"tool_choice":"required"' in other
+
+
+def _relayed(events: list[dict[str, Any]], anonymous: bool = False) -> list[dict[str, Any]]:
+    """`events` through the Responses relay as a server writes them (compact, type first, number
+    last: OpenAI's and OpenRouter's layout), as Codex reads them."""
+    frames: list[str] = []
+    stream = ResponseStream("slug", sink=FrameSink(frames.append), anonymous=anonymous, echo=request_echo(REQUEST))
+    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
+    for event in events:
+        mapper.on_event(event["type"], json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+    return [json.loads(frame) for frame in frames]
+
+
+def _announcing(kind: str, number: int, **changes: Any) -> dict[str, Any]:
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "model": "upstream-model", "status": "in_progress",
+                "output": [], **request_echo(REQUEST), **changes}
+    return {"type": kind, "response": response, "sequence_number": number}
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_an_in_progress_event_repeating_created_goes_out_as_created_did_with_its_own_type_and_number(anonymous: bool) -> None:
+    """OpenAI and OpenRouter send the same object twice: the second is not read again, and reads
+    as the first went out (the slug, the filled fields, the emptied id) under its own type and number."""
+    created, in_progress = _relayed([_announcing("response.created", 0), _announcing("response.in_progress", 1)], anonymous)
+    assert (created["type"], created["sequence_number"]) == ("response.created", 0)
+    assert (in_progress["type"], in_progress["sequence_number"]) == ("response.in_progress", 1)
+    assert in_progress["response"] == created["response"]
+    assert created["response"]["model"] == "slug" and created["response"]["id"] == ("" if anonymous else "resp_1")
+    assert created["response"]["tools"] == TOOLS and created["response"]["error"] is None  # filled: the server left `error` out
+
+
+@pytest.mark.parametrize("changes", [{"status": "queued"}, {"model": "other-model"}, {"id": "resp_2"}, {"metadata": {"n": 1}}])
+def test_an_in_progress_event_that_differs_from_created_is_read_for_itself(changes: dict[str, Any]) -> None:
+    created, in_progress = _relayed([_announcing("response.created", 0), _announcing("response.in_progress", 1, **changes)])
+    expected = {**created["response"], **changes, "model": "slug"}
+    assert in_progress["response"] == expected and in_progress["sequence_number"] == 1

@@ -30,8 +30,10 @@ _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
 _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary"})
 # Events whose `response` object a relay may need to see (the terminal ones are in TERMINAL_EVENTS;
 # Codex goes by the data's `type` there, and ignores an "error" event).
-_ANNOUNCING = frozenset({"response.created", "response.in_progress"}) | TERMINAL_EVENTS
+_ANNOUNCED = frozenset({"response.created", "response.in_progress"})
+_ANNOUNCING = _ANNOUNCED | TERMINAL_EVENTS
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
+_NUMBER_TAIL = ',"sequence_number":'
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
@@ -89,13 +91,17 @@ class ResponsesEventMapper:
 
     Only the events that need it are parsed: those that announce or end the response (the
     writer must know the end; an anonymous one empties their id; their `model` becomes the slug
-    Codex asked for, as on every route) and finished reasoning items."""
+    Codex asked for, as on every route) and finished reasoning items. response.in_progress
+    usually repeats response.created but for its type and number (OpenAI and OpenRouter send
+    the same object, with Codex's tools ~19 KB): then it is not read again, and goes out as
+    the created event went, with its own type and number."""
 
     def __init__(self, writer: EventWriter, model: str, asked: str | None = None) -> None:
         self.writer = writer
         self.model = model  # the route whose reasoning the carrier holds
         self.asked = asked or model
         self._done: dict[int, dict[str, Any]] = {}  # finished output items by index
+        self._announced: tuple[str, str] | None = None  # the last announcing event's text, and ours, but for type and number
         writer.relaying()
 
     def on_event(self, event: str, data: str) -> None:
@@ -113,6 +119,9 @@ class ResponsesEventMapper:
         )
         if not needs_parse:
             self.writer.relay(name, data, None, sequence)
+            return
+        if name in _ANNOUNCED and self._announced is not None and (again := _announced_again(name, data, *self._announced)):
+            self.writer.relay(name, again, None, sequence)
             return
         try:
             parsed = jsonio.loads(data)  # (pydantic-core: a server's created event can hold Codex's ~20 KB of tools)
@@ -149,11 +158,39 @@ class ResponsesEventMapper:
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
             self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
                                   cache_write_tokens=usage.cache_write_tokens, reasoning_tokens=usage.reasoning_tokens)
-        self.writer.relay(name, self.writer.stream.render(parsed) if changed else data, parsed, sequence)
+        text = self.writer.stream.render(parsed) if changed else data
+        if name in _ANNOUNCED and kind == name:
+            theirs, ours = _between_type_and_number(data), _between_type_and_number(text)
+            self._announced = (theirs[1], ours[1]) if theirs and ours else None
+        self.writer.relay(name, text, parsed, sequence)
 
     def close(self) -> None:
         """The upstream ended; without a terminal event of its own the answer is cut."""
         self.writer.fail("stream_truncated", "the provider's stream ended before response.completed")
+
+
+def _between_type_and_number(text: str) -> tuple[int, str] | None:
+    """(sequence number, the text between `{"type":"<type>",` and `,"sequence_number":<n>}`) of an
+    event written with its type first and its number last, compactly, as OpenAI and OpenRouter
+    write theirs and pydantic-core writes ours from them; else None. Two events with the same
+    middle are the same event but for those two members."""
+    if not text.startswith('{"type":"'):
+        return None
+    head = text.find('",', 9) + 2
+    tail = text.rfind(_NUMBER_TAIL)
+    number = text[tail + len(_NUMBER_TAIL) : -1]
+    if head < 2 or tail < head or not text.endswith("}") or not (number.isascii() and number.isdigit()):
+        return None
+    return int(number), text[head:tail]
+
+
+def _announced_again(name: str, data: str, theirs: str, ours: str) -> str | None:
+    """`data` (an announcing event called `name`) as ours, if the server's text repeats its last
+    announcing event but for type and number (`theirs`, and `ours` as it went out); else None."""
+    found = _between_type_and_number(data)
+    if found is None or not data.startswith(f'{{"type":"{name}",') or found[1] != theirs:
+        return None
+    return f'{{"type":"{name}",{ours},"sequence_number":{found[0]}}}'
 
 
 def largest_sequence(data: str) -> int | None:
