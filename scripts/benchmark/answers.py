@@ -95,7 +95,7 @@ def responses_events(n: int, echo: dict[str, Any] | None = None) -> list[bytes]:
 
     def ev(name: str, **body: Any) -> bytes:
         nonlocal seq
-        data = _dumps({"type": name, "sequence_number": seq, **body})
+        data = _dumps({"type": name, **body, "sequence_number": seq})  # its number last, as OpenAI and OpenRouter write it
         seq += 1
         return f"event: {name}\ndata: {data}\n\n".encode()
 
