@@ -152,3 +152,31 @@ def test_an_in_progress_event_that_differs_from_created_is_read_for_itself(chang
     created, in_progress = _relayed([_announcing("response.created", 0), _announcing("response.in_progress", 1, **changes)])
     expected = {**created["response"], **changes, "model": "slug"}
     assert in_progress["response"] == expected and in_progress["sequence_number"] == 1
+
+
+@pytest.mark.parametrize("number", ["01", "9" * 5000])
+def test_an_in_progress_event_whose_number_is_not_jsons_goes_out_as_it_came(number: str) -> None:
+    """Found in review: these passed the shortcut's check (a leading zero; digits past int()'s
+    limit, which then raised and failed the answer), where the full path cannot read the event and
+    relays it untouched."""
+    frames: list[str] = []
+    stream = ResponseStream("slug", sink=FrameSink(frames.append), echo=request_echo(REQUEST))
+    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
+    created, in_progress = _announcing("response.created", 0), _announcing("response.in_progress", 1)
+    mapper.on_event("response.created", json.dumps(created, separators=(",", ":"), ensure_ascii=False))
+    bad = json.dumps(in_progress, separators=(",", ":"), ensure_ascii=False)[: -len("1}")] + number + "}"
+    mapper.on_event("response.in_progress", bad)
+    assert frames[-1] == bad and not stream.finished
+
+
+def test_an_event_with_a_second_type_member_is_read_for_itself() -> None:
+    """Found in review: `{"type":"response.in_progress","type":"response.created",…}` is a created
+    event to a reader (the last member wins); the shortcut must not call it in_progress."""
+    frames: list[str] = []
+    stream = ResponseStream("slug", sink=FrameSink(frames.append), echo=request_echo(REQUEST))
+    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
+    created = json.dumps(_announcing("response.created", 0), separators=(",", ":"), ensure_ascii=False)
+    twice = '{"type":"x",' + created[1:]
+    mapper.on_event("response.created", twice)
+    mapper.on_event("response.in_progress", '{"type":"response.in_progress",' + created[1:].replace(':0}', ':1}'))
+    assert [json.loads(frame)["type"] for frame in frames] == ["response.created", "response.created"]

@@ -179,8 +179,10 @@ def _between_type_and_number(text: str) -> tuple[int, str] | None:
     head = text.find('",', 9) + 2
     tail = text.rfind(_NUMBER_TAIL)
     number = text[tail + len(_NUMBER_TAIL) : -1]
-    if head < 2 or tail < head or not text.endswith("}") or not (number.isascii() and number.isdigit()):
-        return None
+    if head < 2 or tail < head or not text.endswith("}") or text.startswith('"type":', head):
+        return None  # (a second "type" member: the last one is the event's, as a reader takes it)
+    if not (0 < len(number) <= 18 and number.isascii() and number.isdigit() and (number == "0" or number[0] != "0")):
+        return None  # not a number JSON allows, or beyond what the relay numbers (_SEQUENCE)
     return int(number), text[head:tail]
 
 
