@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from scripts.benchmark.__main__ import main as benchmark_main
-from scripts.benchmark.compare import Comparison, Row, Samples, compare
+from scripts.benchmark.compare import Comparison, Row, Samples, compare, crowd_order
 from scripts.benchmark.hook_costs import compare_hooks
 from scripts.benchmark.proxies import LEGS_AFTER, LEGS_BEFORE, ShimMitmdump
 from scripts.benchmark.settings import Settings
@@ -141,3 +141,13 @@ def test_a_hooks_comparison_times_both_addons_hooks_on_every_case() -> None:
     assert len(result.rows) == 3 * len(totals)
     for row in result.rows:
         assert 1 < row.ours < 100_000 and 1 < row.base < 100_000 and len(row.by_round) == 2, row
+
+
+def test_whose_crowd_runs_first_alternates_and_meets_both_start_orders() -> None:
+    """The side whose crowd ran first reads slower afterwards (compare.crowd_order): each side's
+    crowd goes first in half the rounds, also in the default two, and over four rounds with each
+    start order (ours started first in the even rounds) once."""
+    ours, base = SimpleNamespace(name="ours"), SimpleNamespace(name="base")
+    firsts = [crowd_order((ours, base), round_)[0].name for round_ in range(4)]  # type: ignore[arg-type]
+    assert firsts[:2] == ["ours", "base"]
+    assert sorted(zip([r % 2 == 0 for r in range(4)], firsts, strict=True)) == [(False, "base"), (False, "ours"), (True, "base"), (True, "ours")]
