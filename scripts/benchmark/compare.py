@@ -165,10 +165,11 @@ def _alternating(sides: tuple[Side, Side], turn: int) -> tuple[Side, Side]:
 
 def crowd_order(sides: tuple[Side, Side], round_: int) -> tuple[Side, Side]:
     """Which side's crowd runs first: each side in every other round (so also in two rounds),
-    and over four rounds once with each start order (which flips every round). The side whose
-    crowd ran first read slower to the first delta afterwards: with ours first, ours/6398529
-    read 1.07, 1.09 and 1.16 in three 300-pair runs, with 6398529's first 1.04 and 1.04. A fixed
-    order (ours first, as it was) leant every figure after the crowd against ours."""
+    and over four rounds once with each start order (which flips every round). It was always
+    ours first. Single 300-pair runs hinted that the side whose crowd ran first reads slower
+    afterwards (ours/6398529 1.07-1.16 with ours first, 1.04 with 6398529's), but sixteen rounds
+    with the order alternating read as they did with it fixed (1.04-1.17): noise. The order
+    alternates anyway, as nothing measured should depend on it."""
     return sides if (round_ + round_ // 2) % 2 == 0 else (sides[1], sides[0])
 
 
