@@ -14,10 +14,9 @@ The compaction answer is a wrapper: `wrap` gives the upstream request a reader w
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from . import carrier
+from . import carrier, jsonio
 from .providers.base import UpstreamRequest
 from .responses_stream import FilteringWriter, ResponseStream, new_id
 
@@ -113,8 +112,8 @@ class CompactionStream(FilteringWriter):
         """A Responses upstream's event, read for what a compaction answer needs."""
         if event is None:
             try:
-                event = json.loads(data)
-            except (ValueError, RecursionError):
+                event = jsonio.loads(data)
+            except ValueError:
                 return
         if not isinstance(event, dict):
             return

@@ -9,10 +9,9 @@ it reads what pydantic-core does not (a lone surrogate's escape, nesting deeper 
 BOM, UTF-16), writes what pydantic-core does not (a lone surrogate, ASCII-escaped; nesting deeper
 than ~255) and words the error a malformed body gets, as before.
 
-JSON that Codex or a provider sent is read with `loads` (the relay's per-event parse, compaction's
-and mitmweb's view catch RecursionError themselves): nesting deeper than Python's recursion limit
-is a ValueError like any other unreadable JSON, where json raises RecursionError, so each caller's
-"not JSON" answer covers it. Uncaught, it failed the Router's request hook and a BYOK turn went
+JSON that Codex or a provider sent is read with `loads`: nesting deeper than Python's recursion
+limit is a ValueError like any other unreadable JSON, where json raises RecursionError, so each
+caller's "not JSON" answer covers it. Uncaught, it failed the Router's request hook and a BYOK turn went
 on to OpenAI as Codex sent it.
 """
 

@@ -16,6 +16,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shim import jsonio
 from shim.sse import SSEDecoder
 
 COMPACT_CHARS = 240
@@ -201,8 +202,8 @@ class _Renderer:
             self.static("[DONE]")
             return
         try:
-            obj = json.loads(payload)
-        except (ValueError, RecursionError):
+            obj = jsonio.loads(payload)
+        except ValueError:
             obj = None
         if not isinstance(obj, dict):
             self.static(_raw(payload, name))
