@@ -10,8 +10,9 @@ Every figure is taken in rounds (two unless `--rounds` asks for more), the two m
 afresh for each, in one order and then the other, and pooled (peak RSS: the crowd runs first in
 each round): the mitmdump started first came out 2-5 % slower to the first delta than its twin,
 whichever addon it ran (measured here, also with both pinned to one CPU), which is as large as
-the differences the comparison is for. Whose crowd runs first alternates too (crowd_order). More rounds narrow that process-to-process spread; the
-readings within a round do not (they share the two processes).
+the differences the comparison is for. Whose crowd runs first alternates too (crowd_order). More
+rounds narrow that process-to-process spread; the readings within a round do not (they share the
+two processes).
 """
 
 from __future__ import annotations
@@ -79,8 +80,7 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
     budget = Budget(settings.time_limit * 1.25 * rounds)
     with ExitStack() as stack:
         root, commit = stack.enter_context(checked_out(ref))
-        if ours_name == commit:  # --against HEAD on a clean checkout: one name would pool both sides' readings
-            ours_name = "this checkout"
+        ours_name = apart(ours_name, commit)
         upstream = stack.enter_context(FakeUpstream())
         plain = stack.enter_context(PlainMitmdump(workdir / "plain"))
         result = Comparison(ours_name, commit)
@@ -107,6 +107,12 @@ def compare(settings: Settings, workdir: Path, ref: str, ours_name: str, rounds:
                 _collector(samples, sides)
         samples.report(result, ours_name, commit)
     return result
+
+
+def apart(ours_name: str, base_name: str) -> str:
+    """The checkout's column name, never REF's: `--against HEAD` on a clean checkout gives both
+    the same commit, and one name would pool both sides' readings."""
+    return "this checkout" if ours_name == base_name else ours_name
 
 
 def _started(stack: ExitStack, workdir: Path, upstream: FakeUpstream, ours_name: str, base_name: str, root: Path,

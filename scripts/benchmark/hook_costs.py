@@ -36,7 +36,7 @@ from tests.harness import ROOT
 
 from .answers import EVENTS, SHAPES, request_echo, responses_events
 from .client import codex_payload, responses_payload
-from .compare import Comparison, Samples
+from .compare import Comparison, Samples, apart
 from .measure import median
 from .proxies import ROUTE, bench_routes, declared_options
 from .worktree import checked_out
@@ -146,8 +146,7 @@ _ANSWERS: dict[tuple[str, bytes], list[bytes]] = {}
 def compare_hooks(ref: str, ours_name: str, rounds: int, turns: int) -> Comparison:
     """Both sides' hook costs, each round in two fresh processes started in alternating order."""
     with checked_out(ref) as (root, commit):
-        if ours_name == commit:
-            ours_name = "this checkout"
+        ours_name = apart(ours_name, commit)
         samples = Samples(rounds)
         for round_ in range(rounds):
             samples.round = round_
