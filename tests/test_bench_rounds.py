@@ -144,7 +144,7 @@ def test_a_hooks_comparison_times_both_addons_hooks_on_every_case() -> None:
 
 
 def test_whose_crowd_runs_first_alternates_and_meets_both_start_orders() -> None:
-    """The side whose crowd ran first reads slower afterwards (compare.crowd_order): each side's
+    """Nothing measured should depend on whose crowd runs first (compare.crowd_order): each side's
     crowd goes first in half the rounds, also in the default two, and over four rounds with each
     start order (ours started first in the even rounds) once."""
     ours, base = SimpleNamespace(name="ours"), SimpleNamespace(name="base")

@@ -118,14 +118,24 @@ def test_the_same_echo_in_the_next_answer_is_not_rendered_again() -> None:
     assert again is first and other is not first and '"tool_choice":"required"' in other
 
 
-def _relayed(events: list[dict[str, Any]], anonymous: bool = False) -> list[dict[str, Any]]:
-    """`events` through the Responses relay as a server writes them (compact, type first, number
-    last: OpenAI's and OpenRouter's layout), as Codex reads them."""
+def _relayed_texts(texts: list[tuple[str, str]], anonymous: bool = False) -> tuple[list[str], ResponseStream]:
+    """(SSE name, data) pairs through the Responses relay: the frames Codex gets, and the stream."""
     frames: list[str] = []
     stream = ResponseStream("slug", sink=FrameSink(frames.append), anonymous=anonymous, echo=request_echo(REQUEST))
     mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
-    for event in events:
-        mapper.on_event(event["type"], json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+    for name, data in texts:
+        mapper.on_event(name, data)
+    return frames, stream
+
+
+def _written(event: dict[str, Any]) -> str:
+    """An event as OpenAI and OpenRouter write theirs: compact, type first, number last."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def _relayed(events: list[dict[str, Any]], anonymous: bool = False) -> list[dict[str, Any]]:
+    """`events` through the Responses relay as a server writes them, as Codex reads them."""
+    frames, _ = _relayed_texts([(event["type"], _written(event)) for event in events], anonymous)
     return [json.loads(frame) for frame in frames]
 
 
@@ -159,24 +169,16 @@ def test_an_in_progress_event_whose_number_is_not_jsons_goes_out_as_it_came(numb
     """Found in review: these passed the shortcut's check (a leading zero; digits past int()'s
     limit, which then raised and failed the answer), where the full path cannot read the event and
     relays it untouched."""
-    frames: list[str] = []
-    stream = ResponseStream("slug", sink=FrameSink(frames.append), echo=request_echo(REQUEST))
-    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
-    created, in_progress = _announcing("response.created", 0), _announcing("response.in_progress", 1)
-    mapper.on_event("response.created", json.dumps(created, separators=(",", ":"), ensure_ascii=False))
-    bad = json.dumps(in_progress, separators=(",", ":"), ensure_ascii=False)[: -len("1}")] + number + "}"
-    mapper.on_event("response.in_progress", bad)
+    bad = _written(_announcing("response.in_progress", 1))[: -len("1}")] + number + "}"
+    frames, stream = _relayed_texts([("response.created", _written(_announcing("response.created", 0))), ("response.in_progress", bad)])
     assert frames[-1] == bad and not stream.finished
 
 
 def test_an_event_with_a_second_type_member_is_read_for_itself() -> None:
     """Found in review: `{"type":"response.in_progress","type":"response.created",…}` is a created
     event to a reader (the last member wins); the shortcut must not call it in_progress."""
-    frames: list[str] = []
-    stream = ResponseStream("slug", sink=FrameSink(frames.append), echo=request_echo(REQUEST))
-    mapper = ResponsesEventMapper(stream, "upstream-model", "slug")
-    created = json.dumps(_announcing("response.created", 0), separators=(",", ":"), ensure_ascii=False)
+    created = _written(_announcing("response.created", 0))
     twice = '{"type":"x",' + created[1:]
-    mapper.on_event("response.created", twice)
-    mapper.on_event("response.in_progress", '{"type":"response.in_progress",' + created[1:].replace(':0}', ':1}'))
+    frames, _ = _relayed_texts([("response.created", twice),
+                                ("response.in_progress", '{"type":"response.in_progress",' + created[1:].replace(':0}', ':1}'))])
     assert [json.loads(frame)["type"] for frame in frames] == ["response.created", "response.created"]
