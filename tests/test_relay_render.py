@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shim import jsonio
 from shim.config import ModelRoute
 from shim.event_sinks import FrameSink
 from shim.providers import responses as responses_provider
@@ -111,10 +112,14 @@ def test_an_answer_reuses_the_last_answers_echo_only_when_it_is_the_same_to_the_
 
 
 def test_the_same_echo_in_the_next_answer_is_not_rendered_again() -> None:
-    """The reuse itself: a second answer with an equal echo splices the very string the first one rendered."""
-    first = echo_members(request_echo(REQUEST), _dumps)
-    again = echo_members(request_echo(json.loads(json.dumps(REQUEST))), _dumps)
-    other = echo_members({**request_echo(REQUEST), "tool_choice": "required"}, _dumps)
+    """The reuse itself: the next turn's request, read afresh as the Router reads it (after a
+    stream's events went through the same parser), splices the very string the first one rendered."""
+    raw = json.dumps(REQUEST).encode()
+    first = echo_members(request_echo(jsonio.loads(raw)), _dumps)
+    for n in range(500):
+        jsonio.loads(json.dumps({"type": "response.output_text.delta", "delta": f"word {n}", "item_id": f"msg_{n}"}))
+    again = echo_members(request_echo(jsonio.loads(raw)), _dumps)
+    other = echo_members({**request_echo(jsonio.loads(raw)), "tool_choice": "required"}, _dumps)
     assert again is first and other is not first and '"tool_choice":"required"' in other
 
 
