@@ -118,11 +118,11 @@ def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_strea
     names = [row.name for row in result.rows]
     assert names[0] == "peak RSS, 3 concurrent streams (all whole)"
     first_delta = [row for row in result.rows if row.name.startswith("first-delta overhead")]
-    assert len(first_delta) == 6  # three shapes, trimmed and Codex-sized
+    assert len(first_delta) == 8  # four shapes, trimmed and Codex-sized
     for row in first_delta:
         assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
     legs = [row for row in result.rows if row.name.startswith("  leg: ")]
-    assert len(legs) == 6 * 4
+    assert len(legs) == 8 * 4
     for row in legs:  # every leg read on both sides: the probes ran in both mitmdumps
         assert row.ours > 0 and row.base > 0 and len(row.by_round) == 2, row
     assert not [name for name in names if "CPU" in name or "garbage" in name]
@@ -131,13 +131,13 @@ def test_a_first_delta_only_comparison_runs_both_addons_and_skips_the_long_strea
 @pytest.mark.e2e
 def test_a_hooks_comparison_times_both_addons_hooks_on_every_case() -> None:
     """A real --against HEAD --hooks run, tiny: each side's entry script in a process of its own,
-    each round; every case (three shapes, trimmed and Codex-sized, warm and cold) has its total and
+    each round; every case (four shapes, trimmed and Codex-sized, warm and cold) has its total and
     both legs on both sides, and each leg was really timed (a turn's hooks take microseconds)."""
     head = git("rev-parse", "--short", "HEAD^{commit}")
     result = compare_hooks("HEAD", head, rounds=2, turns=3)
     assert (result.ours, result.base) == ("this checkout", head)
     totals = [row for row in result.rows if row.name.startswith("hooks to the first delta, ")]
-    assert len(totals) == 3 * 2 * 2
+    assert len(totals) == 4 * 2 * 2
     assert len(result.rows) == 3 * len(totals)
     for row in result.rows:
         assert 1 < row.ours < 100_000 and 1 < row.base < 100_000 and len(row.by_round) == 2, row

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.benchmark.answers import ECHOED, sse_data
-from scripts.benchmark.client import codex_payload, fetch, responses_payload
+from scripts.benchmark.client import codex_payload, fetch, provider_payload, responses_payload
 from scripts.benchmark.upstream import FakeUpstream
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -41,3 +41,19 @@ def test_the_fake_repeats_each_requests_own_settings() -> None:
             assert set(objects) == {"response.created", "response.in_progress", "response.completed"}
             for response in objects.values():
                 assert {k: response.get(k) for k in echo} == echo
+
+
+def test_the_fakes_openrouter_shape_is_the_same_answer_without_event_names() -> None:
+    """OpenRouter's recorded Responses stream names no event (its data says the type, first); the
+    fake's "openrouter" shape, served under a /data-only base URL, is its "responses" answer so."""
+    recorded = (CORPUS / "openrouter" / "responses-reasoning-text.sse").read_bytes()
+    assert b"\nevent:" not in recorded and b'data: {"type":"response.created",' in recorded
+    with FakeUpstream() as upstream:
+        answers = {}
+        for shape in ("responses", "openrouter"):
+            path, payload = provider_payload(shape, 3, 0)
+            answers[shape] = fetch(upstream.port, path, upstream.host, payload, b"response.output_text.delta", timeout=10).body
+            assert [json.loads(data)["type"] for data in sse_data(answers[shape])].count("response.output_text.delta") == 3
+    assert b"event:" in answers["responses"] and b"event:" not in answers["openrouter"]
+    assert sse_data(answers["openrouter"]) == sse_data(answers["responses"])
+    assert all(data.startswith('{"type":"') for data in sse_data(answers["openrouter"]))

@@ -11,7 +11,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-SHAPES = ("chat", "anthropic", "responses")
+SHAPES = ("chat", "anthropic", "responses", "openrouter")
+"""The provider wire shapes the fake speaks. "openrouter" is the Responses shape as OpenRouter
+writes it: data lines only, no `event:` names (tests/corpus/openrouter/responses-reasoning-text.sse)."""
+RESPONSES_SHAPES = frozenset({"responses", "openrouter"})
+"""The shapes a Responses route takes: their answers repeat the request's settings."""
 TOKENS = ("The", " quick", " brown", " fox", " —", " jumps", "\n", ' "over"', " the", " lazy", " dög", ".", " 12", "\t")
 
 
@@ -88,16 +92,17 @@ def request_echo(body: bytes) -> dict[str, Any]:
     return {k: request[k] for k in ECHOED if k in request} if isinstance(request, dict) else {}
 
 
-def responses_events(n: int, echo: dict[str, Any] | None = None) -> list[bytes]:
+def responses_events(n: int, echo: dict[str, Any] | None = None, named: bool = True) -> list[bytes]:
     """A native Responses stream, as OpenAI sends it (sequence numbers, obfuscation padding, the
-    request's `echo`ed settings in each response object)."""
+    request's `echo`ed settings in each response object); not `named`: as OpenRouter sends it,
+    the same events without `event:` lines."""
     seq = 0
 
     def ev(name: str, **body: Any) -> bytes:
         nonlocal seq
-        data = _dumps({"type": name, **body, "sequence_number": seq})  # its number last, as OpenAI and OpenRouter write it
+        data = _dumps({"type": name, **body, "sequence_number": seq})  # type first, number last, as OpenAI and OpenRouter write them
         seq += 1
-        return f"event: {name}\ndata: {data}\n\n".encode()
+        return f"event: {name}\ndata: {data}\n\n".encode() if named else f"data: {data}\n\n".encode()
 
     text = answer_text(n)
     base = {"id": "resp_bench", "object": "response", "created_at": 1760000000, "model": "bench-model", "output": [], **(echo or {})}
@@ -120,7 +125,17 @@ def responses_events(n: int, echo: dict[str, Any] | None = None) -> list[bytes]:
     return events
 
 
-EVENTS: dict[str, Callable[[int], list[bytes]]] = {"chat": chat_events, "anthropic": anthropic_events, "responses": responses_events}
+EVENTS: dict[str, Callable[[int], list[bytes]]] = {
+    "chat": chat_events, "anthropic": anthropic_events, "responses": responses_events,
+    "openrouter": lambda n: responses_events(n, named=False),
+}
+
+
+def answer_events(shape: str, n: int, request: bytes) -> list[bytes]:
+    """The fake's n-delta answer in `shape` to the provider request `request`."""
+    if shape in RESPONSES_SHAPES:
+        return responses_events(n, request_echo(request), named=shape == "responses")
+    return EVENTS[shape](n)
 
 
 def sse_data(body: bytes) -> list[str]:

@@ -15,10 +15,11 @@ from typing import Any
 
 from .answers import responses_problem
 from .proxies import ROOT, ROUTE, PlainMitmdump, ShimMitmdump
-from .upstream import FakeUpstream
+from .upstream import DATA_ONLY, FakeUpstream
 
 # Direct fetches: where the shape's first text delta shows in the raw bytes.
-DIRECT_MARK = {"chat": b'"delta":{"content":', "anthropic": b'"text_delta"', "responses": b"response.output_text.delta"}
+DIRECT_MARK = {"chat": b'"delta":{"content":', "anthropic": b'"text_delta"', "responses": b"response.output_text.delta",
+               "openrouter": b"response.output_text.delta"}
 PROXY_MARK = b"response.output_text.delta"
 
 
@@ -91,7 +92,7 @@ def provider_payload(shape: str, n: int, rate: int) -> tuple[str, bytes]:
         body = {"model": "bench-model", "max_tokens": 64000, "messages": [{"role": "user", "content": prompt}], "stream": True}
         return "/v1/messages", json.dumps(body).encode()
     body = {"model": "bench-model", "input": prompt, "stream": True}
-    return "/v1/responses", json.dumps(body).encode()
+    return (f"/v1{DATA_ONLY}/responses" if shape == "openrouter" else "/v1/responses"), json.dumps(body).encode()
 
 
 def _asking(n: int, rate: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any
 
 from tests.harness import ROOT
 
-from .answers import EVENTS, SHAPES, request_echo, responses_events
+from .answers import RESPONSES_SHAPES, SHAPES, answer_events
 from .client import codex_payload, responses_payload
 from .compare import Comparison, Samples, apart
 from .measure import median
@@ -134,9 +134,9 @@ async def _turn(tctx: Any, shape: str, codex_sized: bool) -> tuple[float, float]
 def _answer(shape: str, sent: bytes) -> list[bytes]:
     """The fake's answer to what the addon `sent`, built once per case (in its first, uncounted
     turns): building it in each turn, after the caches were flushed, warmed them for the answer's leg."""
-    key = (shape, sent if shape == "responses" else b"")  # only a Responses answer repeats what was sent
+    key = (shape, sent if shape in RESPONSES_SHAPES else b"")  # only a Responses answer repeats what was sent
     if key not in _ANSWERS:
-        _ANSWERS[key] = responses_events(DELTAS, request_echo(sent)) if shape == "responses" else EVENTS[shape](DELTAS)
+        _ANSWERS[key] = answer_events(shape, DELTAS, sent)
     return _ANSWERS[key]
 
 

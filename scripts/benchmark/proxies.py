@@ -16,11 +16,11 @@ from typing import Self
 
 from tests.harness import ROOT, Mitmdump
 
-from .upstream import FakeUpstream
+from .upstream import DATA_ONLY, FakeUpstream
 
 HOOK_TIMER = Path(__file__).with_name("hook_timer.py")
 LEGS_BEFORE, LEGS_AFTER = Path(__file__).with_name("legs_before.py"), Path(__file__).with_name("legs_after.py")
-ROUTE = {"chat": "bench-chat", "anthropic": "bench-anthropic", "responses": "bench-responses"}
+ROUTE = {"chat": "bench-chat", "anthropic": "bench-anthropic", "responses": "bench-responses", "openrouter": "bench-openrouter"}
 NATIVE_MODEL = "gpt-bench-native"  # not in models.json: the addon passes it through
 KEY = "sk-bench-not-a-real-key"
 
@@ -31,6 +31,7 @@ def bench_routes(base_url: str) -> list[dict[str, str]]:
         {"model": ROUTE["chat"], "provider": "generic-chat-completion-api", "base_url": base_url, "api_key": KEY},
         {"model": ROUTE["anthropic"], "provider": "anthropic", "base_url": base_url, "api_key": KEY},
         {"model": ROUTE["responses"], "provider": "responses", "base_url": base_url, "api_key": KEY},
+        {"model": ROUTE["openrouter"], "provider": "responses", "base_url": base_url + DATA_ONLY, "api_key": KEY},
     ]
 
 

@@ -25,7 +25,7 @@ from typing import Self
 
 from tests.harness import free_port, wait_for_port
 
-from .answers import EVENTS, request_echo, responses_events
+from .answers import RESPONSES_SHAPES, answer_events
 from .processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +33,8 @@ LIFETIME = 3600.0  # seconds; the longest bench takes a few minutes
 READ_TIMEOUT = 120.0  # seconds an idle keep-alive connection is kept
 MAX_REQUESTS_PER_CONNECTION = 10_000
 Cache = dict[tuple[str, int | bytes], list[bytes]]
+DATA_ONLY = "/data-only"
+"""A base URL ending so gets Responses answers without `event:` lines, as OpenRouter's (shape "openrouter")."""
 
 
 def shape_of(path: str) -> str | None:
@@ -42,6 +44,8 @@ def shape_of(path: str) -> str | None:
         return "chat"
     if path.endswith("/messages"):
         return "anthropic"
+    if path.endswith(DATA_ONLY + "/responses"):
+        return "openrouter"
     if path.endswith("/responses"):
         return "responses"
     return None
@@ -84,10 +88,10 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 await writer.drain()
                 continue
             n, rate = int(n_match[1]), int(rate_match[1]) if rate_match else 0
-            key = (shape, body) if shape == "responses" else (shape, n)  # a Responses answer repeats its request's settings
+            key = (shape, body) if shape in RESPONSES_SHAPES else (shape, n)  # a Responses answer repeats its request's settings
             events = cache.get(key)
             if events is None:
-                events = cache[key] = responses_events(n, request_echo(body)) if shape == "responses" else EVENTS[shape](n)
+                events = cache[key] = answer_events(shape, n, body)
             await _send_stream(writer, events, rate)
             if headers.get("connection", "").lower() == "close":
                 return
