@@ -63,12 +63,13 @@ def echo_members(echo: dict[str, Any], dumps: Callable[[Any], str]) -> str:
     splicing into a response object. Codex sends the same tools (~20 KB of JSON) every turn, so
     the last rendering is reused when the echo is the same to the type: compared by its marshal
     bytes, which tell True from 1 and 1 from 1.0 where == does not, and which differ whenever the
-    rendering would (key order included). Version 4 writes an object met again as a reference:
-    10 µs for Codex's echo, against 23 µs with version 2 and 68 µs to render it. So the bytes also
-    say which strings the parser shared; the same request text read by the same parser shares
-    them alike (Codex's next turn matches), and an echo built otherwise is rendered afresh."""
+    rendering would (key order included): 23 µs for Codex's echo, against 68 µs to render it.
+    Version 2, which writes every object out: version 4 (10 µs) writes one met again, or held
+    elsewhere too, as a reference, so its bytes follow reference counts, and pydantic-core's
+    string cache changes those whenever another request is read in between (another session,
+    a subagent): most turns then missed, and paid 78 µs."""
     try:
-        key = marshal.dumps(echo, 4)
+        key = marshal.dumps(echo, 2)  # version 2: no references, so equal values give equal bytes
     except ValueError:  # nested deeper than marshal goes: rendered every time
         return dumps(echo)[1:-1]
     last = _last_rendered.get(dumps)
