@@ -13,7 +13,7 @@ import pytest
 
 from shim import jsonio
 from shim.config import ModelRoute
-from shim.event_sinks import FrameSink
+from shim.event_sinks import FrameSink, WholeAnswerSink
 from shim.providers import responses as responses_provider
 from shim.providers.responses import ResponsesEventMapper
 from shim.response_object import echo_members, request_echo
@@ -242,3 +242,31 @@ def test_a_data_only_stream_is_read_no_more_than_a_named_one(monkeypatch: pytest
 ])
 def test_a_data_only_event_is_named_unparsed_only_when_its_type_comes_first_plainly(data: str, named: str) -> None:
     assert responses_provider._leading_type(data) == named
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "data-only"])
+def test_a_queued_response_gets_the_slug_too(named: bool) -> None:
+    """Found in review: response.queued (a background response's first event) carries a response
+    object, which went out with the provider's model name."""
+    queued = _announcing("response.queued", 0, status="queued")
+    [out] = _relayed([queued], named=named)
+    assert out["response"]["model"] == "slug" and out["response"]["status"] == "queued" and out["type"] == "response.queued"
+
+
+@pytest.mark.parametrize("event_line", [
+    'event: message\ndata: {"type":"response.completed",',  # named otherwise than its data says
+    'data: {"type":"response.output_text.done","type":"response.completed",',  # data only, two types: the last is its type
+])
+def test_a_json_answer_keeps_the_final_response_however_its_event_is_named(event_line: str) -> None:
+    """Found in review: the JSON answer's sink kept the terminal event by its SSE name, which a
+    relayed event may not share with its data; the stream ended (the writer goes by the data) and
+    the answer had no response object."""
+    completed = _written(_announcing("response.completed", 1, status="completed")).removeprefix('{"type":"response.completed",')
+    raw = (f"data: {_written(_announcing('response.created', 0))}\n\n{event_line}{completed}\n\n").encode()
+    route = ModelRoute(model="slug", provider="responses", base_url="http://127.0.0.1:1/v1")
+    sink = WholeAnswerSink()
+    translator = responses_provider.build({"model": "slug", "input": "hi"}, route, "sk-test").new_translator(sink=sink)
+    translator.feed(raw)
+    translator.feed(b"")
+    response = sink.response()
+    assert response is not None and response["status"] == "completed" and response["model"] == "slug"

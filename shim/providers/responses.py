@@ -29,9 +29,10 @@ _CODEX_ONLY_FIELDS = ("client_metadata", "prompt_cache_key", "service_tier", "re
 _ITEM_NOISE = ("id", "internal_chat_message_metadata_passthrough", "status")
 _DROPPED_ITEMS = frozenset({"compaction", "compaction_summary"})
 # Events whose `response` object a relay may need to see (the terminal ones are in TERMINAL_EVENTS;
-# Codex goes by the data's `type` there, and ignores an "error" event).
+# Codex goes by the data's `type` there, and ignores an "error" event). response.queued (a
+# background response's first) carries one too: its model becomes the slug like the others'.
 _ANNOUNCED = frozenset({"response.created", "response.in_progress"})
-_ANNOUNCING = _ANNOUNCED | TERMINAL_EVENTS
+_ANNOUNCING = _ANNOUNCED | TERMINAL_EVENTS | {"response.queued"}
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 _NUMBER_TAIL = ',"sequence_number":'
 
