@@ -5,7 +5,8 @@ compact), the OpenAI Agents SDK (a two-tool agent, run and streamed) and a JavaS
 Responses client (the AI SDK's @ai-sdk/open-responses, from npm: text, streaming, tools) talk to
 https://api.openai.com/v1 through the proxy, as any such program would with HTTPS_PROXY set; the
 BYOK slugs are answered by local fakes of each provider shape (tests/fakes, whose scripted models
-answer a client that is not Codex: tests/fakes/plain_agent.py). What needs stored state fails
+answer a client that is not Codex: tests/fakes/plain_agent.py); the Responses one twice, with
+`event:` lines as OpenAI writes its stream and in data lines only as OpenRouter does. What needs stored state fails
 with the error the API gives for it.
 """
 
@@ -37,7 +38,7 @@ from tests.harness import ROOT, Mitmdump, node_modules
 
 pytestmark = pytest.mark.e2e
 
-SHAPES = ("chat", "anthropic", "responses")
+SHAPES = ("chat", "anthropic", "responses", "openrouter")  # openrouter: a Responses server writing data lines only
 CLIENT_KEY = "sk-openai-client-key-never-forwarded"
 
 
@@ -77,11 +78,12 @@ def claude_without_structured_outputs() -> dict[str, Any]:
 @contextmanager
 def proxied(tmp_path: Path) -> Iterator[Setup]:
     models: dict[str, Any] = {"chat": ScriptedChatModel(), "anthropic": ScriptedAnthropicModel(claude_without_structured_outputs()),
-                              "responses": ScriptedResponsesModel()}
+                              "responses": ScriptedResponsesModel(), "openrouter": ScriptedResponsesModel(named=False)}
     with ExitStack() as stack:
         chat = stack.enter_context(chat_upstream(models["chat"]))
         claude = stack.enter_context(anthropic_upstream(models["anthropic"]))
         responses = stack.enter_context(responses_upstream(models["responses"]))
+        openrouter = stack.enter_context(responses_upstream(models["openrouter"]))
         routes = [
             {"model": "byok-chat", "provider": "generic-chat-completion-api", "base_url": f"{chat.base_url}/v1", "api_key": CHAT_KEY},
             {"model": "byok-anthropic", "provider": "anthropic", "base_url": f"{claude.base_url}/v1", "api_key": ANTHROPIC_KEY,
@@ -89,6 +91,7 @@ def proxied(tmp_path: Path) -> Iterator[Setup]:
             {"model": "byok-legacy-claude", "provider": "anthropic", "base_url": f"{claude.base_url}/v1", "api_key": ANTHROPIC_KEY,
              "upstream_model": "claude-legacy-1"},
             {"model": "byok-responses", "provider": "responses", "base_url": f"{responses.base_url}/v1", "api_key": RESPONSES_KEY},
+            {"model": "byok-openrouter", "provider": "responses", "base_url": f"{openrouter.base_url}/v1", "api_key": RESPONSES_KEY},
         ]
         proxy = stack.enter_context(Mitmdump(tmp_path, routes))
         yield Setup(proxy, models)
@@ -121,7 +124,7 @@ def test_the_openai_sdk_streams_and_its_final_response_matches_the_deltas(setup:
     assert final.status == "completed" and "".join(deltas) == final.output_text and final.output_text.startswith("You said:")
 
 
-@pytest.mark.parametrize("slug", ["byok-chat", "byok-anthropic", "byok-legacy-claude", "byok-responses"])
+@pytest.mark.parametrize("slug", ["byok-chat", "byok-anthropic", "byok-legacy-claude", "byok-responses", "byok-openrouter"])
 def test_the_openai_sdk_parses_structured_output_into_a_pydantic_model(setup: Setup, slug: str) -> None:
     """byok-legacy-claude's model takes no structured outputs: its answer comes through a tool, once
     the model's refusal has said so (the proxy runs without model data here)."""

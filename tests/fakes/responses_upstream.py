@@ -21,8 +21,9 @@ _ALLOWED_TOP = {
 
 
 class ScriptedResponsesModel:
-    def __init__(self, api_key: str = API_KEY, strict: bool = True, total_tokens: bool = False) -> None:
+    def __init__(self, api_key: str = API_KEY, strict: bool = True, total_tokens: bool = False, named: bool = True) -> None:
         self.total_tokens = total_tokens
+        self.named = named  # `event:` lines, as OpenAI writes its stream; else data lines only, as OpenRouter's (tests/corpus/openrouter)
         self.api_key = api_key
         self.strict = strict  # OpenAI itself accepts Codex's own fields; other servers refuse them
         self.errors: list[str] = []
@@ -104,6 +105,8 @@ class ScriptedResponsesModel:
         if self.total_tokens:  # OpenAI sends it; some other servers do not
             usage["total_tokens"] = 520
         emit("response.completed", response={"id": rid, "object": "response", "status": "completed", "output": [], "usage": usage})
+        if not self.named:  # as OpenRouter writes them: compact, type first, no event: line
+            return "".join(f"data: {json.dumps(e, ensure_ascii=False, separators=(',', ':'))}\n\n" for e in events).encode()
         return "".join(f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events).encode()
 
 
