@@ -35,6 +35,7 @@ _ANNOUNCED = frozenset({"response.created", "response.in_progress"})
 _ANNOUNCING = _ANNOUNCED | TERMINAL_EVENTS | {"response.queued"}
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 _NUMBER_TAIL = ',"sequence_number":'
+_FINAL_NUMBER = re.compile(r"(0|[1-9][0-9]{0,17})\}")  # [0-9]: \d would take any script's digits
 
 
 def build(body: dict[str, Any], route: ModelRoute, api_key: str | None, profile: ModelProfile | None = None) -> UpstreamRequest:
@@ -162,7 +163,7 @@ class ResponsesEventMapper:
         text = self.writer.stream.render(parsed) if changed else data
         if name in _ANNOUNCED and kind == name:
             theirs, ours = _between_type_and_number(data), _between_type_and_number(text)
-            self._announced = (theirs[1], ours[1]) if theirs and ours else None
+            self._announced = (theirs[2], ours[2]) if theirs and ours else None
         self.writer.relay(name, text, parsed, sequence)
 
     def close(self) -> None:
@@ -186,30 +187,29 @@ def _leading_type(data: str) -> str:
     return kind
 
 
-def _between_type_and_number(text: str) -> tuple[int, str] | None:
-    """(sequence number, the text between `{"type":"<type>",` and `,"sequence_number":<n>}`) of an
-    event written with its type first and its number last, compactly, as OpenAI and OpenRouter
-    write theirs and pydantic-core writes ours from them; else None. Two events with the same
-    middle are the same event but for those two members."""
-    if not text.startswith('{"type":"'):
-        return None
-    head = text.find('",', 9) + 2
+def _between_type_and_number(text: str) -> tuple[str, int, str] | None:
+    """(type, sequence number, the text between `{"type":"<type>",` and `,"sequence_number":<n>}`)
+    of an event written with its type first (_leading_type) and its number last, compactly, as
+    OpenAI and OpenRouter write theirs and pydantic-core writes ours from them; else None. Two
+    events with the same middle are the same event but for those two members."""
+    kind = _leading_type(text)
+    head = 9 + len(kind) + 2
     tail = text.rfind(_NUMBER_TAIL)
-    number = text[tail + len(_NUMBER_TAIL) : -1]
-    if head < 2 or tail < head or not text.endswith("}") or text.startswith('"type":', head):
+    if not kind or not text.startswith('",', head - 2) or tail < head or text.startswith('"type":', head):
         return None  # (a second "type" member: the last one is the event's, as a reader takes it)
-    if not (0 < len(number) <= 18 and number.isascii() and number.isdigit() and (number == "0" or number[0] != "0")):
-        return None  # not a number JSON allows, or beyond what the relay numbers (_SEQUENCE)
-    return int(number), text[head:tail]
+    number = _FINAL_NUMBER.fullmatch(text, tail + len(_NUMBER_TAIL))
+    if number is None:
+        return None  # not a number JSON allows, or beyond what the relay numbers (_SEQUENCE), or not last
+    return kind, int(number[1]), text[head:tail]
 
 
 def _announced_again(name: str, data: str, theirs: str, ours: str) -> str | None:
     """`data` (an announcing event called `name`) as ours, if the server's text repeats its last
     announcing event but for type and number (`theirs`, and `ours` as it went out); else None."""
     found = _between_type_and_number(data)
-    if found is None or not data.startswith(f'{{"type":"{name}",') or found[1] != theirs:
+    if found is None or found[0] != name or found[2] != theirs:
         return None
-    return f'{{"type":"{name}",{ours},"sequence_number":{found[0]}}}'
+    return f'{{"type":"{name}",{ours},"sequence_number":{found[1]}}}'
 
 
 def largest_sequence(data: str) -> int | None:
