@@ -102,8 +102,10 @@ class WholeAnswerSink:
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
         # By the data's type, as Codex reads it and the writer ends the answer by: a relayed
         # event's SSE name may say otherwise (`event: message`, or a data-only event's first of two "type"s).
-        kind = event.get("type") if event is not None else None
-        if event is not None and isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
+        if event is None:
+            return
+        kind = event.get("type")
+        if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
             self.final = event
 
     def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:
