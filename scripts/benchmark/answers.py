@@ -125,10 +125,8 @@ def responses_events(n: int, echo: dict[str, Any] | None = None, named: bool = T
     return events
 
 
-EVENTS: dict[str, Callable[[int], list[bytes]]] = {
-    "chat": chat_events, "anthropic": anthropic_events, "responses": responses_events,
-    "openrouter": lambda n: responses_events(n, named=False),
-}
+EVENTS: dict[str, Callable[[int], list[bytes]]] = {"chat": chat_events, "anthropic": anthropic_events}
+"""The shapes whose answer does not depend on the request (a Responses answer repeats its settings)."""
 
 
 def answer_events(shape: str, n: int, request: bytes) -> list[bytes]:
