@@ -87,9 +87,9 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     fields = [(b"host", urlsplit(upstream.url).netloc.encode()), (b"accept-encoding", b"identity")]
     fields += [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() not in ("host", "content-length")]
     fields.append((b"content-length", b"%d" % len(content)))
-    # No `connection` header, even when Codex's connection closes after this answer: mitmproxy closes
-    # the provider's connection with Codex's, at once. Said upstream, it made the provider close first,
-    # which cost each of a bench's later first deltas (README, Performance, "This round").
+    # No `connection` header, even when the client's connection closes after this answer: mitmproxy
+    # closes the provider's connection with the client's, at once. Said upstream, it made the provider
+    # close first, which cost the bench's first deltas (README, Performance: `connection: close`).
     flow.request = messages.request(host, port, b"POST", scheme, authority if codex.data.authority else b"", path, codex.data.http_version,
                                     http.Headers(fields), content, codex.timestamp_start, codex.timestamp_end)
     flow.metadata[METADATA_KEY] = exchange.facts()

@@ -47,8 +47,10 @@ def test_nothing_of_codexs_connection_header_goes_upstream(tmp_path: Path) -> No
     with addon_chain(tmp_path) as chain:
         closing = responses_call({"model": "byok-chat", "input": "hi"})
         closing.request.headers["connection"] = "close"
+        codexs = closing.request
         chain.request(closing)
         assert closing.request.host == "127.0.0.1" and "connection" not in closing.request.headers
+        assert codexs.headers["connection"] == "close"  # what mitmproxy reads to close Codex's side, and the provider's with it
 
 
 def test_a_native_model_passes_byte_for_byte_and_streams(tmp_path: Path) -> None:
