@@ -16,6 +16,13 @@ TERMINAL_STATUS = {"response.completed": "completed", "response.incomplete": "in
 TERMINAL_EVENTS = frozenset(TERMINAL_STATUS)
 
 
+def ends_answer(event: dict[str, Any]) -> bool:
+    """Whether a parsed event ends the answer: by its data's `type`, as Codex reads it, whatever
+    SSE name it came under (`event: message`, or a data-only event's first of two "type"s)."""
+    kind = event.get("type")
+    return isinstance(kind, str) and kind in TERMINAL_EVENTS
+
+
 class EventSink(Protocol):
     """Receives one encoded event at a time; `event` is the object when the writer has one (always
     for a terminal event, which is what a JSON answer is made of; a response.created or
@@ -100,12 +107,7 @@ class WholeAnswerSink:
         self.final: dict[str, Any] | None = None
 
     def write(self, event_type: str, data: bytes, event: dict[str, Any] | None) -> None:
-        # By the data's type, as Codex reads it and the writer ends the answer by: a relayed
-        # event's SSE name may say otherwise (`event: message`, or a data-only event's first of two "type"s).
-        if event is None:
-            return
-        kind = event.get("type")
-        if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(event.get("response"), dict):
+        if event is not None and ends_answer(event) and isinstance(event.get("response"), dict):
             self.final = event
 
     def relayed(self, event_type: str, data: str, event: dict[str, Any] | None) -> None:

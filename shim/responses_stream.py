@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import jsonio
-from .event_sinks import TERMINAL_EVENTS, TERMINAL_STATUS, EventSink, SSESink
+from .event_sinks import TERMINAL_EVENTS, TERMINAL_STATUS, EventSink, SSESink, ends_answer
 from .response_object import echo_members, request_echo
 from .tool_names import ToolNames
 
@@ -596,11 +596,9 @@ class ResponseStream:
         self.started = True
         if sequence is not None and sequence >= self._seq:
             self._seq = sequence + 1
-        if event is not None:
-            kind = event.get("type")
-            if isinstance(kind, str) and kind in TERMINAL_EVENTS:
-                self.finished = True
-                self._echo_texts.clear()  # the last response object is rendered
+        if event is not None and ends_answer(event):
+            self.finished = True
+            self._echo_texts.clear()  # the last response object is rendered
         self.sink.relayed(event_type, data, event)
 
     def fill_response(self, response: dict[str, Any], event_type: str = "") -> bool:

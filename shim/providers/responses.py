@@ -15,7 +15,7 @@ from typing import Any
 from .. import carrier, jsonio
 from ..config import ModelRoute
 from ..errors import RequestError
-from ..event_sinks import TERMINAL_EVENTS
+from ..event_sinks import TERMINAL_EVENTS, ends_answer
 from ..model_profile import ModelProfile
 from ..responses_stream import EventWriter, Usage
 from ..sse import SSEEvent
@@ -151,7 +151,7 @@ class ResponsesEventMapper:
             changed |= self.writer.stream.fill_response(response, kind if isinstance(kind, str) and kind else name)
         if name == "response.output_item.done" and isinstance(item, dict) and isinstance(parsed.get("output_index"), int):
             self._done[parsed["output_index"]] = item
-        if isinstance(kind, str) and kind in TERMINAL_EVENTS and isinstance(response, dict):
+        if ends_answer(parsed) and isinstance(response, dict):
             if not response.get("output") and self._done:  # some servers end with an empty output: the items went by
                 response["output"] = [self._done[index] for index in sorted(self._done)]
                 changed = True
