@@ -625,6 +625,10 @@ class ResponseStream:
             response.update({k: echo[k] for k in left_out})
         return True
 
+    def adds_at_render(self, response: dict[str, Any]) -> bool:
+        """Whether render() splices the request's settings into this object (fill_response found none of them in it)."""
+        return self._echo_added_to is response
+
     def render(self, event: dict[str, Any]) -> str:
         """A relayed event carrying a response object, as JSON. A server's object that has the
         request's settings already (OpenAI's and OpenRouter's echo Codex's ~20 KB of tools in

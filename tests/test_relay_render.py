@@ -270,3 +270,73 @@ def test_a_json_answer_keeps_the_final_response_however_its_event_is_named(event
     translator.feed(b"")
     response = sink.response()
     assert response is not None and response["status"] == "completed" and response["model"] == "slug"
+
+
+def _in_order(text: str) -> Any:
+    """JSON with every object as its list of members: equal only when the members come in the same order."""
+    return json.loads(text, object_pairs_hook=list)
+
+
+def _frames_both_ways(events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, anonymous: bool = False) -> tuple[list[str], list[str]]:
+    """The frames Codex gets for `events` as a server writes them (compact, non-ASCII escaped, as
+    json.dumps does by default), with changes written into the server's text where the relay can,
+    and with every changed event rendered whole."""
+    texts = [(event["type"], json.dumps(event, separators=(",", ":"))) for event in events]
+    written, _ = _relayed_texts(texts, anonymous)
+    with monkeypatch.context() as patched:
+        patched.setattr(responses_provider, "_written_into", lambda *args: None)
+        rendered, _ = _relayed_texts(texts, anonymous)
+    return written, rendered
+
+
+@pytest.mark.parametrize(("server", "written_in"), [
+    ({}, True),  # the slug for their model, what they left out appended: OpenRouter's created leaves out usage and completed_at
+    ({"error": None, "incomplete_details": None, "usage": None, "completed_at": None}, True),  # OpenAI's has those: the slug only
+    ({"model": "slug"}, True),  # already the slug: only appended
+    ({"model": None}, False),  # a model that is not a name: rendered
+    ({"model": "up\u00e9"}, False),  # spelled otherwise than a compact serializer writes it here (escaped): not found, rendered
+    ({"metadata": {"default": {"model": "upstream-model"}}}, False),  # the same member nested too: which is whose is not told, rendered
+    ({"tools": TOOLS[:2]}, False),  # under 4 KB: rendering costs less
+], ids=["appended", "slug-only", "no-swap", "null-model", "escaped-model", "nested-model", "small"])
+def test_changes_to_an_announced_object_are_written_into_the_servers_text_as_rendering_would_write_them(
+        server: dict[str, Any], written_in: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The created object a server sends with Codex's tools is ~19 KB: the slug and the members it
+    left out are written into its text instead of rendering the event again. Codex must read the
+    same members in the same order either way; where the relay cannot tell where its model is,
+    or the object is small, the event is rendered whole."""
+    created = _announcing("response.created", 0, **server)
+    for field in ("error", "incomplete_details", "usage", "completed_at"):
+        if field not in server:
+            created["response"].pop(field, None)
+    in_progress = {**created, "type": "response.in_progress", "sequence_number": 1}
+    written, rendered = _frames_both_ways([created, in_progress], monkeypatch)
+    assert [_in_order(frame) for frame in written] == [_in_order(frame) for frame in rendered]
+    assert json.loads(written[0])["response"]["model"] == "slug" and json.loads(written[0])["response"]["usage"] is None
+    assert ("\\u00e9" in written[0]) == written_in  # the server's spelling (escaped) kept, or the whole rendered (pydantic-core: é)
+    assert written[1] == written[0].replace('"response.created"', '"response.in_progress"', 1)[: -len("0}")] + "1}"
+
+
+def test_an_object_without_a_model_gets_the_slug_appended(monkeypatch: pytest.MonkeyPatch) -> None:
+    created = _announcing("response.created", 0)
+    del created["response"]["model"]
+    written, rendered = _frames_both_ways([created], monkeypatch)
+    assert _in_order(written[0]) == _in_order(rendered[0]) and "\\u00e9" in written[0]
+    assert json.loads(written[0])["response"]["model"] == "slug"
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_a_written_in_object_keeps_the_servers_other_members_as_it_wrote_them(anonymous: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An anonymous turn empties the id: rendered whole (the id is not written in), the same JSON either way."""
+    written, rendered = _frames_both_ways([_announcing("response.created", 0)], monkeypatch, anonymous)
+    assert [_in_order(frame) for frame in written] == [_in_order(frame) for frame in rendered]
+    assert ('"id":""' in written[0]) == anonymous and ("\\u00e9" in written[0]) != anonymous
+
+
+def test_an_in_progress_repeat_leaves_the_next_number_after_the_largest_the_server_wrote() -> None:
+    """A repeat of created is not searched for numbers: any other it holds was in created, and counted.
+    The relay's own closing event is numbered after both, the nested one included."""
+    created = _announcing("response.created", 0, metadata={"sequence_number": 50})
+    frames, stream = _relayed_texts([("response.created", _written(created)),
+                                     ("response.in_progress", _written({**created, "type": "response.in_progress", "sequence_number": 1}))])
+    stream.fail("stream_truncated", "ended")  # as the relay's close() does
+    assert [json.loads(frame)["sequence_number"] for frame in frames] == [0, 1, 51]
