@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mitmproxy.test import tflow
 
-from shim.addons.between_turns import ACTIVE, QUIET, BetweenTurns
+from shim.addons.between_turns import ACTIVE, PYTHON_THRESHOLDS, QUIET, YOUNG_THRESHOLD, BetweenTurns
 
 THRESHOLD = 10_000  # high, so no automatic collection interferes
 
@@ -212,3 +212,46 @@ def test_an_unloaded_copy_freezes_nothing_later_even_if_running_came_twice(quick
 
     asyncio.run(unloaded_while_waiting(BetweenTurns()))
     assert gc.get_freeze_count() == 0
+
+
+# -- the youngest generation's threshold ------------------------------------------------------
+
+
+@pytest.fixture
+def thresholds() -> Iterator[None]:
+    """Python's default thresholds to start from; the test process's own put back after."""
+    saved = gc.get_threshold()
+    gc.set_threshold(*PYTHON_THRESHOLDS)
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_running_raises_the_young_threshold_and_unloading_puts_the_default_back(quick_freeze: None, thresholds: None) -> None:
+    """A turn with Codex's request keeps ~700 objects alive until its first delta: at Python 3.12's
+    700 the window held a young collection in about half the turns on the Responses routes."""
+    addon = BetweenTurns()
+    started(addon)
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *PYTHON_THRESHOLDS[1:])
+    started(addon)  # `running` again: still raised once, and still put back
+    addon.done()
+    assert gc.get_threshold() == PYTHON_THRESHOLDS
+    BetweenTurns().done()  # a copy that raised nothing puts nothing back
+    assert gc.get_threshold() == PYTHON_THRESHOLDS
+
+
+@pytest.mark.parametrize("own", [(5000, 10, 10), (700, 20, 10), (YOUNG_THRESHOLD, 10, 10)])
+def test_a_users_own_thresholds_are_kept(own: tuple[int, int, int], quick_freeze: None, thresholds: None) -> None:
+    gc.set_threshold(*own)
+    addon = BetweenTurns()
+    started(addon)
+    assert gc.get_threshold() == own
+    addon.done()
+    assert gc.get_threshold() == own  # (2000 set by the user: not "put back" to 700)
+
+
+def test_the_threshold_is_left_alone_with_the_collector_off(quick_freeze: None, thresholds: None) -> None:
+    gc.disable()
+    addon = BetweenTurns()
+    started(addon)
+    assert gc.get_threshold() == PYTHON_THRESHOLDS
+    addon.done()
