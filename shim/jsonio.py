@@ -22,6 +22,9 @@ from typing import Any
 
 import pydantic_core
 
+quote = json.encoder.encode_basestring
+"""A str as a JSON string, escaped as a compact serializer writes it (non-ASCII as it is): the C encoder."""
+
 
 def loads(data: bytes | str) -> Any:
     """The JSON value of `data`, exactly as json.loads reads it, or json's error (a ValueError;

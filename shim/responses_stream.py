@@ -30,7 +30,7 @@ from .tool_names import ToolNames
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _ascii_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_quote = json.encoder.encode_basestring  # the C encoder: same escaping as _dumps for one string
+_quote = jsonio.quote  # same escaping as _dumps for one string
 _TEXT_TAIL = b',"logprobs":[],"sequence_number":'
 _PLAIN_TAIL = b',"sequence_number":'
 _TEXT_DELTA = "response.output_text.delta"

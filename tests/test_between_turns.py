@@ -239,6 +239,19 @@ def test_running_raises_the_young_threshold_and_unloading_puts_the_default_back(
     assert gc.get_threshold() == PYTHON_THRESHOLDS
 
 
+def test_a_reload_raises_it_again_and_unloading_for_good_puts_it_back(quick_freeze: None, thresholds: None) -> None:
+    """mitmproxy reloads a changed script: the old copy's `done`, then the new copy's `running`."""
+    old = BetweenTurns()
+    started(old)
+    old.done()
+    assert gc.get_threshold() == PYTHON_THRESHOLDS
+    new = BetweenTurns()
+    started(new)
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *PYTHON_THRESHOLDS[1:])
+    new.done()
+    assert gc.get_threshold() == PYTHON_THRESHOLDS
+
+
 @pytest.mark.parametrize("own", [(5000, 10, 10), (700, 20, 10), (YOUNG_THRESHOLD, 10, 10)])
 def test_a_users_own_thresholds_are_kept(own: tuple[int, int, int], quick_freeze: None, thresholds: None) -> None:
     gc.set_threshold(*own)

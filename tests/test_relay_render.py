@@ -284,7 +284,7 @@ def _frames_both_ways(events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPa
     texts = [(event["type"], json.dumps(event, separators=(",", ":"))) for event in events]
     written, _ = _relayed_texts(texts, anonymous)
     with monkeypatch.context() as patched:
-        patched.setattr(responses_provider, "_written_into", lambda *args: None)
+        patched.setattr(responses_provider, "_spliced", lambda *args: None)
         rendered, _ = _relayed_texts(texts, anonymous)
     return written, rendered
 
@@ -332,11 +332,24 @@ def test_a_written_in_object_keeps_the_servers_other_members_as_it_wrote_them(an
     assert ('"id":""' in written[0]) == anonymous and ("\\u00e9" in written[0]) != anonymous
 
 
-def test_an_in_progress_repeat_leaves_the_next_number_after_the_largest_the_server_wrote() -> None:
-    """A repeat of created is not searched for numbers: any other it holds was in created, and counted.
-    The relay's own closing event is numbered after both, the nested one included."""
+@pytest.mark.parametrize(("repeat_number", "ours"), [(1, 51), (70, 71)])
+def test_an_in_progress_repeat_leaves_the_next_number_after_the_largest_the_server_wrote(repeat_number: int, ours: int) -> None:
+    """A repeat of created is not searched for numbers: any other it holds was in created, and
+    counted. The relay's own closing event is numbered after all of them, the nested one and the
+    repeat's own (found in review: a repeat numbered past the nested one is the case that tells)."""
     created = _announcing("response.created", 0, metadata={"sequence_number": 50})
-    frames, stream = _relayed_texts([("response.created", _written(created)),
-                                     ("response.in_progress", _written({**created, "type": "response.in_progress", "sequence_number": 1}))])
+    repeat = {**created, "type": "response.in_progress", "sequence_number": repeat_number}
+    frames, stream = _relayed_texts([("response.created", _written(created)), ("response.in_progress", _written(repeat))])
     stream.fail("stream_truncated", "ended")  # as the relay's close() does
-    assert [json.loads(frame)["sequence_number"] for frame in frames] == [0, 1, 51]
+    assert [json.loads(frame)["sequence_number"] for frame in frames] == [0, repeat_number, ours]
+    assert frames[1] == frames[0].replace('"response.created"', '"response.in_progress"', 1)[: -len("0}")] + f"{repeat_number}}}"  # a repeat
+
+
+def test_an_event_with_a_member_after_its_response_object_is_rendered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: `{"type":…,"response":{…},"extra":{…},"sequence_number":n}` ends its
+    middle with the other object's brace; what the server left out went into `extra`."""
+    created = _announcing("response.created", 0)  # (no usage: filled in)
+    event = {"type": "response.created", "response": created["response"], "extra": {"x": 1}, "sequence_number": 0}
+    written, rendered = _frames_both_ways([event], monkeypatch)
+    assert _in_order(written[0]) == _in_order(rendered[0])
+    assert json.loads(written[0])["extra"] == {"x": 1} and json.loads(written[0])["response"]["usage"] is None

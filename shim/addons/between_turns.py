@@ -1,6 +1,6 @@
 """Young-generation garbage collections between turns, not inside the next one.
 
-Python collects its youngest objects whenever allocations minus frees pass a threshold (700). A
+Python collects its youngest objects whenever allocations minus frees pass a threshold (3.12: 700). A
 turn's objects are freed as it ends (the Router lets go of its stream), so that count only climbs
 while the next request is read, translated and sent: measured in a live mitmdump, 0.8 of the
 ~0.25 ms collections a turn landed between a request's arrival and its first delta (6398529, whose
@@ -47,7 +47,7 @@ FREEZE_AFTER = 1.0  # seconds after a reload before freezing, and between tries 
 _reloaded = False  # a copy of this addon has been unloaded in this process (the `shim` package outlives reloads)
 ACTIVE = sys.version_info < (3, 14)
 """Measured on CPython 3.12's collector; 3.14's incremental one counts its generations otherwise."""
-PYTHON_THRESHOLDS = (700, 10, 10)  # CPython 3.12's (and 3.13's) defaults
+PYTHON_THRESHOLDS = (700, 10, 10)  # CPython 3.12's defaults
 YOUNG_THRESHOLD = 2000  # the youngest generation's, while running (see above)
 
 

@@ -36,9 +36,9 @@ _ANNOUNCING = _ANNOUNCED | TERMINAL_EVENTS | {"response.queued"}
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d{1,18})(?!\d)')
 _NUMBER_TAIL = ',"sequence_number":'
 _FINAL_NUMBER = re.compile(r"(0|[1-9][0-9]{0,17})\}")  # [0-9]: \d would take any script's digits
-_quote = json.encoder.encode_basestring  # a JSON string, as a compact serializer writes it (non-ASCII as it is)
-# Below this many characters an object is rendered faster (2.5 µs at 1.3 KB) than written into (5 µs: the bookkeeping).
-_WRITTEN_INTO_FROM = 4096
+# Below this many characters an object is rendered faster (2.5 µs at 1.3 KB) than spliced (5 µs: the bookkeeping).
+_SPLICED_FROM = 4096
+_ANNOUNCING_MEMBERS = {"type", "response", "sequence_number"}  # all an announcing event holds, as OpenAI and OpenRouter write it
 _Framed = tuple[str, int, str]  # an event's type, number, and its text between them (_between_type_and_number)
 
 
@@ -147,7 +147,8 @@ class ResponsesEventMapper:
             changed = True
         response = parsed.get("response")
         kind = parsed.get("type")
-        wrote = (response.get("model"), response.get("id"), len(response)) if isinstance(response, dict) and not changed else None
+        announcing = name in _ANNOUNCED and kind == name
+        as_sent = (response.get("model"), response.get("id"), len(response)) if announcing and isinstance(response, dict) else None
         if isinstance(response, dict) and "model" in response and response["model"] != self.asked:
             response["model"] = self.asked
             changed = True
@@ -165,24 +166,25 @@ class ResponsesEventMapper:
             usage = Usage.from_json(response.get("usage"))  # what the flow, the cost and the spend table count
             self.writer.set_usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
                                   cache_write_tokens=usage.cache_write_tokens, reasoning_tokens=usage.reasoning_tokens)
-        framed = _between_type_and_number(data) if name in _ANNOUNCED and kind == name else None  # read once, used twice
-        text = self._written(data, parsed, wrote, framed) if changed else data
-        if name in _ANNOUNCED and kind == name:
+        framed = _between_type_and_number(data) if announcing else None  # read once: for the splice, and for a repeat
+        text = self._changed_text(data, parsed, as_sent, framed) if changed else data
+        if announcing:
             ours = _between_type_and_number(text) if text is not data else framed
             self._announced = (framed[2], ours[2]) if framed and ours else None
         self.writer.relay(name, text, parsed, sequence)
 
-    def _written(self, data: str, parsed: dict[str, Any], wrote: tuple[Any, Any, int] | None, framed: _Framed | None) -> str:
-        """A changed event's text. Where the relay only gave the response object of created or
-        in_progress the slug and appended what it left out (`wrote`: the object's model, id and
-        member count as the server sent them; None when anything else changed), those changes
-        are written into the server's text (`framed`: _written_into); else the event is rendered
-        whole, as the terminal one always is (its output and usage may be completed inside)."""
+    def _changed_text(self, data: str, parsed: dict[str, Any], as_sent: tuple[Any, Any, int] | None, framed: _Framed | None) -> str:
+        """A changed event's text. A created or in_progress event (`as_sent`: its response
+        object's model, id and member count as the server sent it; `framed`: its text) made only
+        of its type, that object and its number, whose object only got the slug and what it left
+        out appended: those changes spliced into the server's text (_spliced). Anything else (an
+        emptied id, the request's settings added at rendering, the terminal event's completed
+        output and usage) rendered whole."""
         response = parsed.get("response")
         stream = self.writer.stream
-        if (framed is not None and wrote is not None and isinstance(response, dict) and response.get("id") == wrote[1]
-                and not stream.adds_at_render(response)):
-            text = _written_into(framed, response, wrote[0], wrote[2])
+        if (as_sent is not None and framed is not None and isinstance(response, dict) and parsed.keys() == _ANNOUNCING_MEMBERS
+                and response.get("id") == as_sent[1] and not stream.adds_at_render(response)):
+            text = _spliced(framed, response, as_sent[0], as_sent[2])
             if text is not None:
                 return text
         return stream.render(parsed)
@@ -227,38 +229,39 @@ def _between_type_and_number(text: str) -> _Framed | None:
 def _announced_again(name: str, data: str, theirs: str, ours: str) -> tuple[str, None, int] | None:
     """(`data` as ours, no parsed event, its number), if `data` (an announcing event called `name`)
     repeats the server's last announcing event but for type and number (`theirs`, and `ours` as it
-    went out); else None. Its number is its largest (largest_sequence): any other in its text is
-    also in the last one's, which the writer has counted already."""
+    went out); else None. Its own number is the only one the writer has not counted yet: any
+    other in its text is in the last one's too, whose largest it was given."""
     found = _between_type_and_number(data)
     if found is None or found[0] != name or found[2] != theirs:
         return None
     return f'{{"type":"{name}",{ours},"sequence_number":{found[1]}}}', None, found[1]
 
 
-def _written_into(framed: _Framed, response: dict[str, Any], their_model: Any, their_members: int) -> str | None:
-    """A server's event (`framed`: _between_type_and_number) with what the relay changed in its
-    response object written into the server's text: the slug (`response`'s model) for
-    `their_model`, and the members after its first `their_members` (those fill_response appended)
-    added at its end. That is the JSON render() writes, member for member, in the server's
-    spelling, for 27 µs less with the ~19 KB objects OpenAI and OpenRouter announce with Codex's
-    tools, on the way to the first delta. Only where the response is the event's one other member
-    and `"model":<their model>` appears in it once: that is the object's own, as the serializer
-    that wrote the event compactly writes every member (a nested one with the same value, as
-    Codex's spawn_agent tool could hold, makes two); else None."""
+def _spliced(framed: _Framed, response: dict[str, Any], their_model: Any, their_members: int) -> str | None:
+    """A server's event (`framed`: _between_type_and_number; its response object the one member
+    between its type and number, as the caller checked) with what the relay changed in that object
+    spliced into the server's text: the slug (`response`'s model) for `their_model`, and the
+    members after its first `their_members` (those fill_response appended) added at its end. That
+    is the JSON render() writes, member for member, in the server's spelling, for 27 µs less with
+    the ~19 KB objects OpenAI and OpenRouter announce with Codex's tools, on the way to the first
+    delta. Only where `"model":<their model>` appears in the object once: that is the object's
+    own, as the serializer that wrote the event compactly writes every member (a nested one with
+    the same value, as Codex's spawn_agent tool could hold, makes two; a server repeating a
+    member's name is not told apart); else None."""
     kind, number, middle = framed
-    if len(middle) < _WRITTEN_INTO_FROM or not middle.startswith('"response":{') or not middle.endswith("}"):
+    if len(middle) < _SPLICED_FROM or not middle.startswith('"response":{') or not middle.endswith("}"):
         return None
     added = list(response)[their_members:]
     members, model, rest = middle[:-1], "", ""
     if their_model != response.get("model") and "model" not in added:
         if not isinstance(their_model, str):
             return None
-        written = f'"model":{_quote(their_model)}'
+        written = f'"model":{jsonio.quote(their_model)}'
         at = middle.find(written, 12)
         end = at + len(written)
         if at < 0 or middle[end] not in ",}" or middle.find(written, end) >= 0:
             return None
-        members, model, rest = middle[:at], f'"model":{_quote(response["model"])}', middle[end:-1]
+        members, model, rest = middle[:at], f'"model":{jsonio.dumps(response["model"]).decode()}', middle[end:-1]
     more = ""
     if added:
         more = jsonio.dumps({key: response[key] for key in added}).decode()[1:-1]
