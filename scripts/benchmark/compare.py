@@ -210,6 +210,7 @@ def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdum
     same with Codex's own captured request (half as many pairs). With `legs`, each proxied first
     delta's legs too (LEGS)."""
     client = sides[0].client
+    before = {side.name: side.shim.turn_collections() for side in sides}
     for codex_sized, pairs in ((False, settings.ttfd_reps), (True, settings.ttfd_reps // 2)):
         for shape in SHAPES:
             label = f"{'Codex-sized request, ' if codex_sized else ''}{shape}"
@@ -230,6 +231,10 @@ def _first_delta(samples: Samples, sides: tuple[Side, Side], plain: PlainMitmdum
                         marks = (f.started, *times, f.started + f.ttfd)
                         for leg, start, end in zip(LEGS, marks[:-1], marks[1:], strict=True):
                             samples.add(f"  leg: {leg}, {label}", name, (end - start) * 1e3, "ms")
+    for side in sides:  # every shape's turns together: a collection lands wherever the count passes its threshold
+        turns, collections = (now - then for now, then in zip(side.shim.turn_collections(), before[side.name], strict=True))
+        if turns:
+            samples.add("garbage collections on the way to the first delta, per 100 turns", side.name, 100 * collections / turns, "")
     for _ in range(settings.ttfd_reps):
         d, p = client.direct("responses", 200, 0), client.via(plain, NATIVE_MODEL, 200, 0)
         if d.ttfd is not None and p.ttfd is not None:

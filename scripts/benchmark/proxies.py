@@ -131,12 +131,17 @@ class ShimMitmdump(_MeasuredMitmdump):
         readings = self._probe_readings()
         return readings[2] / 1e6, readings[3] / 1e6
 
+    def turn_collections(self) -> tuple[int, int]:
+        """(turns, collections on their way to the first delta) so far (see hook_timer.py)."""
+        readings = self._probe_readings()
+        return readings[4], readings[5]
+
     def _probe_readings(self) -> list[int]:
         """The probe's figures, all from one writing (0s before the first flow ended)."""
         try:
             text = self.hook_timer_out.read_text()
         except FileNotFoundError:
-            return [0, 0, 0, 0]
+            return [0] * 6
         return [int(field) for field in text.split()]
 
 
