@@ -65,7 +65,7 @@ class _Run:
 
     def render(self) -> str:
         joined = "".join(self.parts)
-        shown = f"<{len(joined)} chars>" if self.secret else _quote(joined)
+        shown = f"<{len(joined)} chars>" if self.secret else jsonio.quote(joined)
         return f"{self.label}: {shown}{_deltas(self.deltas)}"
 
 
@@ -87,7 +87,7 @@ class _ToolCall:
 
     def render(self) -> str:
         joined = "".join(self.parts) if self.parts else self.initial
-        shown = _quote(joined) if self.freeform or not _is_one_line(joined) else joined
+        shown = jsonio.quote(joined) if self.freeform or not _is_one_line(joined) else joined
         what = "input" if self.freeform else "arguments"
         ids = " ".join(part for part in (self.name or "?", self.call_id) if part)
         return f"{self.head} {ids} {what}: {shown}{_deltas(self.deltas)}"
@@ -453,7 +453,7 @@ def _item(item: Any) -> str:
             words.append(f"{name}: {_shorten(item[name])}")
     if isinstance(item.get("content"), list):
         texts = [str(part.get("text", "")) for part in item["content"] if isinstance(part, dict)]
-        words.append(f"text: {_shorten(_quote(''.join(texts)))}")
+        words.append(f"text: {_shorten(jsonio.quote(''.join(texts)))}")
     if isinstance(item.get("summary"), list):
         words.append(f"summary: {sum(len(str(p.get('text', ''))) for p in item['summary'] if isinstance(p, dict))} chars")
     if isinstance(item.get("encrypted_content"), str):
@@ -462,7 +462,7 @@ def _item(item: Any) -> str:
     if item.get("type") == "web_search_call" and isinstance(action, dict):
         listed = action.get("sources")
         sources = [str(s.get("url")) for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
-        words.append(f"search: {_quote(str(action.get('query') or ''))}" + (f" sources: {', '.join(sources)}" if sources else ""))
+        words.append(f"search: {jsonio.quote(str(action.get('query') or ''))}" + (f" sources: {', '.join(sources)}" if sources else ""))
     if isinstance(item.get("content"), list):
         cited = [str(a.get("url")) for part in item["content"] if isinstance(part, dict) and isinstance(part.get("annotations"), list)
                  for a in part["annotations"] if isinstance(a, dict) and a.get("url")]
@@ -500,7 +500,7 @@ def _error(error: Any) -> str:
         label = " ".join(dict.fromkeys(str(error[k]) for k in ("type", "code", "status_code") if error.get(k) not in (None, "")))
         message = error.get("message")
         if isinstance(message, str):
-            return f"{label}: {_quote(message)}" if label else _quote(message)
+            return f"{label}: {jsonio.quote(message)}" if label else jsonio.quote(message)
     return _compact(error)
 
 
@@ -535,10 +535,6 @@ def _raw(payload: str, name: str = "") -> str:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= COMPACT_CHARS else f"{text[:COMPACT_CHARS]}… ({len(text) - COMPACT_CHARS} more chars)"
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _is_one_line(text: str) -> bool:
