@@ -89,7 +89,7 @@ def send_upstream(flow: http.HTTPFlow, exchange: ByokExchange) -> None:
     fields.append((b"content-length", b"%d" % len(content)))
     # No `connection` header, even when the client's connection closes after this answer: mitmproxy
     # closes the provider's connection with the client's, at once. Said upstream, it made the provider
-    # close first, which cost the bench's first deltas (README, Performance: `connection: close`).
+    # close first, which cost the bench's first deltas (docs/performance-history.md, round 9: `connection: close`).
     flow.request = messages.request(host, port, b"POST", scheme, authority if codex.data.authority else b"", path, codex.data.http_version,
                                     http.Headers(fields), content, codex.timestamp_start, codex.timestamp_end)
     flow.metadata[METADATA_KEY] = exchange.facts()

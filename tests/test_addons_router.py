@@ -43,7 +43,7 @@ def test_a_byok_slug_becomes_the_providers_request_without_codexs_credentials(tm
 
 def test_nothing_of_codexs_connection_header_goes_upstream(tmp_path: Path) -> None:
     """Not even a one-shot client's `connection: close`: mitmproxy closes the provider's connection
-    with Codex's, and the provider closing first costs later turns (README, Performance)."""
+    with Codex's, and the provider closing first costs later turns (docs/performance-history.md, round 9)."""
     with addon_chain(tmp_path) as chain:
         closing = responses_call({"model": "byok-chat", "input": "hi"})
         closing.request.headers["connection"] = "close"
